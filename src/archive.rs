@@ -1,0 +1,390 @@
+//! The archive: the one type users of the library open, and the ingest that fills it.
+//! Owns the rules that turn records into articles, versions and captures, and the
+//! ingest pipeline (parse, normalise, hash and compress on every core while the
+//! previous batch is written). Never prints: progress and rejections go to a
+//! [`Progress`] the caller supplies; the summary is returned as data.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::id::{ArticleId, BodyHash, RawHash};
+use crate::ingest::{self, Format, Input, Rejection, Unit};
+use crate::normalize::{self, NormalizerVersion};
+use crate::record::{ArticleKey, Record};
+use crate::store::{self, ArticleEntry, CaptureEntry, Link, OpenMode, Store, VersionEntry, codec};
+
+/// Records parsed and prepared together on all cores before they are written.
+const BATCH: usize = 1024;
+
+/// An open archive.
+pub struct Archive {
+    pub(crate) store: Store,
+}
+
+/// What an ingest should do beyond the defaults.
+#[derive(Clone, Debug, Default)]
+pub struct IngestOptions {
+    /// Read every input as this format instead of detecting it.
+    pub format: Option<Format>,
+    /// The outlet of records that name none (and have no URL to take it from).
+    pub source: Option<String>,
+}
+
+/// Receives an ingest's progress and rejections as they happen.
+pub trait Progress: Sync {
+    /// The ingest is about to read this many input bytes (0 when unknown).
+    fn begin(&self, _total_bytes: u64) {}
+    /// This many more input bytes have been stored.
+    fn advance(&self, _bytes: u64) {}
+    /// A file, line or record could not be read; the ingest goes on.
+    fn rejected(&self, _rejection: &Rejection) {}
+    /// The ingest is over.
+    fn finish(&self) {}
+}
+
+/// A [`Progress`] that ignores everything.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// What an ingest did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IngestSummary {
+    /// Input files read (including unreadable ones).
+    pub files: u64,
+    /// Records found in them (including rejected ones).
+    pub records: u64,
+    /// Articles seen for the first time.
+    pub new_articles: u64,
+    /// Versions (distinct bodies of an article) seen for the first time.
+    pub new_versions: u64,
+    /// Bodies stored for the first time (a body shared by articles is stored once).
+    pub new_bodies: u64,
+    /// Captures recorded.
+    pub new_captures: u64,
+    /// Records that brought no new version: a known text captured again, or the very
+    /// same capture ingested before.
+    pub duplicates: u64,
+    /// Files, lines or records that could not be read.
+    pub rejected: u64,
+}
+
+/// A record ready to write: everything costly already done.
+struct Prepared {
+    record: Record,
+    key: ArticleKey,
+    id: ArticleId,
+    hash: BodyHash,
+    words: u32,
+    body_blob: Option<Vec<u8>>,
+    raw_hash: RawHash,
+    raw_len: u64,
+    raw_blob: Option<Vec<u8>>,
+    captured_at: i64,
+}
+
+impl Archive {
+    /// Opens an existing archive.
+    pub fn open(path: &Path) -> Result<Archive> {
+        Ok(Archive {
+            store: Store::open(path, OpenMode::Existing)?,
+        })
+    }
+
+    /// Opens an archive, creating it if it does not exist.
+    pub fn open_or_create(path: &Path) -> Result<Archive> {
+        Ok(Archive {
+            store: Store::open(path, OpenMode::Create)?,
+        })
+    }
+
+    /// The archive's directory.
+    pub fn path(&self) -> &Path {
+        self.store.path()
+    }
+
+    /// The normaliser this archive's hashes were made with.
+    pub fn normalizer(&self) -> NormalizerVersion {
+        self.store.normalizer()
+    }
+
+    /// Ingests files, directories and `-` (standard input). Bad inputs are reported to
+    /// `progress` and counted; every good record is stored. Errors are the archive's own.
+    pub fn ingest(
+        &self,
+        paths: &[PathBuf],
+        options: &IngestOptions,
+        progress: &dyn Progress,
+    ) -> Result<IngestSummary> {
+        let mut summary = IngestSummary::default();
+        let inputs = ingest::expand_inputs(paths);
+        progress.begin(inputs.iter().flatten().map(Input::len).sum());
+        for input in inputs {
+            summary.files += 1;
+            match input {
+                Ok(input) => self.ingest_input(&input, options, progress, &mut summary)?,
+                Err(rejection) => reject(&mut summary, progress, &rejection),
+            }
+        }
+        self.store.flush()?;
+        progress.finish();
+        Ok(summary)
+    }
+
+    fn ingest_input(
+        &self,
+        input: &Input,
+        options: &IngestOptions,
+        progress: &dyn Progress,
+        summary: &mut IngestSummary,
+    ) -> Result<()> {
+        let input_len = input.len();
+        let bytes = match ingest::read_input(input) {
+            Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => {
+                let at = crate::record::Origin {
+                    file: input.name(),
+                    record: None,
+                };
+                reject(summary, progress, &Rejection::new(at, "empty file"));
+                progress.advance(input_len);
+                return Ok(());
+            }
+            Ok(bytes) => bytes,
+            Err(rejection) => {
+                summary.records += 1;
+                reject(summary, progress, &rejection);
+                progress.advance(input_len);
+                return Ok(());
+            }
+        };
+        let format = options
+            .format
+            .unwrap_or_else(|| ingest::detect_format(&input.name(), &bytes));
+        let units = ingest::split_units(format, input, bytes);
+        let total_units = units.len().max(1) as u64;
+        let mut batches = batches(units);
+        let mut pending: Option<Vec<Result<Prepared, Rejection>>> = None;
+        let mut advanced = 0u64;
+        loop {
+            let next = batches.next();
+            if next.is_none() && pending.is_none() {
+                break;
+            }
+            // Prepare the next batch on the pool while this thread writes the last one.
+            let (prepared, written) = rayon::join(
+                || next.map(|batch| self.prepare_batch(format, batch, options)),
+                || {
+                    pending
+                        .take()
+                        .map(|batch| self.write_batch(batch, progress, summary))
+                },
+            );
+            if let Some(written) = written {
+                let units_done = written?;
+                let share = input_len * units_done / total_units;
+                progress.advance(share);
+                advanced += share;
+            }
+            pending = prepared;
+        }
+        progress.advance(input_len.saturating_sub(advanced));
+        Ok(())
+    }
+
+    fn prepare_batch(
+        &self,
+        format: Format,
+        batch: Vec<Result<Unit, Rejection>>,
+        options: &IngestOptions,
+    ) -> Vec<Result<Prepared, Rejection>> {
+        use rayon::prelude::*;
+        batch
+            .into_par_iter()
+            .map(|unit| {
+                let record = ingest::parse_unit(format, unit?)?;
+                Ok(self.prepare(record, options))
+            })
+            .collect()
+    }
+
+    /// Normalises, hashes and compresses one record (what is not stored already).
+    fn prepare(&self, mut record: Record, options: &IngestOptions) -> Prepared {
+        if record.source.is_none() {
+            record.source = options.source.clone();
+        }
+        let body = normalize::normalize_with(self.store.normalizer(), &record.body)
+            .expect("the archive's normaliser version was checked when it was opened");
+        let hash = BodyHash::of(&body);
+        let raw_hash = RawHash::of(&record.raw);
+        let known_body = self.store.has_body(&hash).unwrap_or(false);
+        let known_raw = self.store.has_raw(&raw_hash).unwrap_or(false);
+        let key = ArticleKey::of(&record);
+        let captured_at = record
+            .captured_at
+            .unwrap_or_else(jiff::Timestamp::now)
+            .as_second();
+        Prepared {
+            id: key.id(),
+            key,
+            hash,
+            words: normalize::word_count(&body) as u32,
+            body_blob: (!known_body).then(|| codec::encode_blob(body.as_bytes())),
+            raw_hash,
+            raw_len: record.raw.len() as u64,
+            raw_blob: (!known_raw).then(|| codec::encode_blob(&record.raw)),
+            captured_at,
+            record: Record {
+                raw: Vec::new(),
+                body: String::new(),
+                ..record
+            },
+        }
+    }
+
+    /// Writes a batch in order; returns how many units it held.
+    fn write_batch(
+        &self,
+        batch: Vec<Result<Prepared, Rejection>>,
+        progress: &dyn Progress,
+        summary: &mut IngestSummary,
+    ) -> Result<u64> {
+        let units = batch.len() as u64;
+        for item in batch {
+            summary.records += 1;
+            match item {
+                Ok(prepared) => self.write_record(prepared, summary)?,
+                Err(rejection) => reject(summary, progress, &rejection),
+            }
+        }
+        Ok(units)
+    }
+
+    /// Stores one record. The order of writes is what makes a crash harmless: body and
+    /// raw first, then the article that points at the body, and the capture last.
+    fn write_record(&self, mut p: Prepared, summary: &mut IngestSummary) -> Result<()> {
+        let store = &self.store;
+        let capture_key = store::capture_key(&p.id, p.captured_at, &p.raw_hash);
+        if store.has_capture(&capture_key)? {
+            summary.duplicates += 1;
+            return Ok(());
+        }
+        if !store.has_body(&p.hash)? {
+            let blob = match p.body_blob.take() {
+                Some(blob) => blob,
+                None => unreachable_blob("body"),
+            };
+            store.put_body(&p.hash, &blob)?;
+            summary.new_bodies += 1;
+        }
+        if !store.has_raw(&p.raw_hash)? {
+            let blob = match p.raw_blob.take() {
+                Some(blob) => blob,
+                None => unreachable_blob("raw capture"),
+            };
+            store.put_raw(&p.raw_hash, &blob)?;
+        }
+        let existing = store.article(&p.id)?;
+        if existing.is_none() {
+            summary.new_articles += 1;
+        }
+        let mut article = existing.unwrap_or_else(|| ArticleEntry {
+            key: p.key.clone(),
+            url: p.record.url.clone(),
+            source: p.record.source.clone(),
+            versions: Vec::new(),
+        });
+        if add_version(&mut article, &p) {
+            store.link_body(&p.hash, &p.id)?;
+            store.put_article(&p.id, &article)?;
+            summary.new_versions += 1;
+        } else {
+            summary.duplicates += 1;
+            if move_first_capture_earlier(&mut article, &p) {
+                store.put_article(&p.id, &article)?;
+            }
+        }
+        store.put_capture(
+            &capture_key,
+            &CaptureEntry {
+                body: p.hash,
+                raw: p.raw_hash,
+                raw_len: p.raw_len,
+                origin: p.record.origin,
+                ingested_at: jiff::Timestamp::now().as_second(),
+            },
+        )?;
+        summary.new_captures += 1;
+        Ok(())
+    }
+}
+
+/// A body or raw blob is compressed whenever it was missing when the batch was
+/// prepared, and nothing is ever deleted, so a missing blob of a missing value
+/// cannot happen.
+fn unreachable_blob(what: &str) -> ! {
+    panic!(
+        "{what} was missing from the archive but was not prepared: values are never deleted, so this is a bug"
+    )
+}
+
+/// Adds the record's body as a version if the article does not have it; versions stay
+/// in order of first capture.
+fn add_version(article: &mut ArticleEntry, p: &Prepared) -> bool {
+    if article.versions.iter().any(|v| v.hash == p.hash) {
+        return false;
+    }
+    let link = match p.key {
+        ArticleKey::Url(_) => Link::Url,
+        ArticleKey::Key { .. } => Link::Key,
+    };
+    let at = article
+        .versions
+        .partition_point(|v| v.first_captured <= p.captured_at);
+    article.versions.insert(
+        at,
+        VersionEntry {
+            hash: p.hash,
+            first_captured: p.captured_at,
+            title: p.record.title.clone(),
+            published: p.record.published.clone(),
+            words: p.words,
+            meta: p.record.meta.clone(),
+            link,
+        },
+    );
+    if article.url.is_none() {
+        article.url = p.record.url.clone();
+    }
+    true
+}
+
+/// A known version captured earlier than first recorded (inputs ingested out of
+/// order): its first capture moves back and the versions are re-ordered.
+fn move_first_capture_earlier(article: &mut ArticleEntry, p: &Prepared) -> bool {
+    let Some(version) = article.versions.iter_mut().find(|v| v.hash == p.hash) else {
+        return false;
+    };
+    if version.first_captured <= p.captured_at {
+        return false;
+    }
+    version.first_captured = p.captured_at;
+    article.versions.sort_by_key(|v| v.first_captured);
+    true
+}
+
+fn reject(summary: &mut IngestSummary, progress: &dyn Progress, rejection: &Rejection) {
+    summary.rejected += 1;
+    progress.rejected(rejection);
+}
+
+/// Splits units into owned batches.
+fn batches(
+    units: Vec<Result<Unit, Rejection>>,
+) -> impl Iterator<Item = Vec<Result<Unit, Rejection>>> {
+    let mut units = units.into_iter().peekable();
+    std::iter::from_fn(move || {
+        units.peek()?;
+        Some(units.by_ref().take(BATCH).collect())
+    })
+}

@@ -1,0 +1,306 @@
+//! JSON and JSON Lines records from scrapers, mapped to [`Record`]s by their field
+//! names. Owns the mapping of the shapes in use: the newsdiffs export (`text` holds
+//! header lines, a blank line, then the body; `url`, `captured_at`, `outlet`),
+//! news-please (`title`, `maintext`/`text`, `url`, `date_publish`, `source_domain`),
+//! trafilatura's `--json` (`title`, `text`, `source`/`url`, `date`, `hostname`), and a
+//! plain `{url, title, body|text, published, source}`. Never guesses a body from an
+//! unknown field: an unknown shape is an error that lists the fields found.
+
+use serde_json::{Map, Value};
+
+use super::{Rejection, Unit};
+use crate::dates;
+use crate::record::{Origin, PageMeta, Record};
+
+/// Field names read as the body, in order of preference.
+const BODY_FIELDS: &[&str] = &[
+    "body",
+    "text",
+    "maintext",
+    "raw_text",
+    "content",
+    "articleBody",
+    "article_body",
+];
+const TITLE_FIELDS: &[&str] = &["title", "headline"];
+const URL_FIELDS: &[&str] = &["url", "canonical_url", "source_url", "link", "uri"];
+const PUBLISHED_FIELDS: &[&str] = &[
+    "published",
+    "date_publish",
+    "datePublished",
+    "published_at",
+    "publish_date",
+    "pubdate",
+    "date",
+];
+const SOURCE_FIELDS: &[&str] = &[
+    "source",
+    "source_domain",
+    "outlet",
+    "hostname",
+    "source-hostname",
+    "sitename",
+    "site_name",
+    "domain",
+];
+const CAPTURED_FIELDS: &[&str] = &[
+    "captured_at",
+    "date_download",
+    "fetched_at",
+    "crawled_at",
+    "scraped_at",
+    "retrieved_at",
+    "downloaded_at",
+];
+const BYLINE_FIELDS: &[&str] = &["byline", "author", "authors"];
+const STANDFIRST_FIELDS: &[&str] = &["standfirst", "description", "excerpt", "summary", "dek"];
+
+/// Splits JSON Lines into one unit per non-blank line.
+pub fn split_lines(file: &str, bytes: &[u8]) -> Vec<Result<Unit, Rejection>> {
+    bytes
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter(|(_, line)| line.iter().any(|b| !b.is_ascii_whitespace()))
+        .map(|(i, line)| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            Ok(Unit {
+                origin: Origin {
+                    file: file.to_string(),
+                    record: Some(i as u64 + 1),
+                },
+                raw: line.to_vec(),
+                ..Unit::default()
+            })
+        })
+        .collect()
+}
+
+/// Splits a JSON document: one record, or an array of records (one unit each).
+pub fn split_document(file: &str, bytes: &[u8]) -> Vec<Result<Unit, Rejection>> {
+    let whole = Origin {
+        file: file.to_string(),
+        record: None,
+    };
+    let text = match super::decode_text(bytes) {
+        Ok(text) => text,
+        Err(reason) => return vec![Err(Rejection::new(whole, reason))],
+    };
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Array(items)) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                Ok(Unit {
+                    origin: Origin {
+                        file: file.to_string(),
+                        record: Some(i as u64 + 1),
+                    },
+                    raw: serde_json::to_vec(&item)
+                        .expect("a parsed JSON value serialises because it came from JSON"),
+                    ..Unit::default()
+                })
+            })
+            .collect(),
+        Ok(_) => vec![Ok(Unit {
+            origin: whole,
+            raw: bytes.to_vec(),
+            ..Unit::default()
+        })],
+        Err(e) => vec![Err(Rejection::new(whole, format!("invalid JSON: {e}")))],
+    }
+}
+
+/// Maps one JSON record to a record.
+pub fn parse_record(text: &str) -> Result<Record, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+    let Value::Object(fields) = value else {
+        return Err(format!("expected a JSON object, found {}", kind_of(&value)));
+    };
+    if fields.contains_key("article_id") && fields.contains_key("outlet") {
+        return map_newsdiffs(&fields);
+    }
+    map_generic(&fields)
+}
+
+/// The newsdiffs export: the header lines before the first blank line hold a date,
+/// the title and a byline, in an order that varies by outlet.
+fn map_newsdiffs(fields: &Map<String, Value>) -> Result<Record, String> {
+    let text = string_field(fields, &["text"]).ok_or_else(|| missing_body(fields))?;
+    let (head, body) = text.split_once("\n\n").unwrap_or((text.as_str(), ""));
+    let mut date = None;
+    let mut others: Vec<&str> = Vec::new();
+    for line in head.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if date.is_none() && is_date_line(line) {
+            date = Some(line);
+        } else {
+            others.push(line);
+        }
+    }
+    // The headline is the longest remaining line; a shorter one is the byline.
+    let title_at =
+        (0..others.len()).max_by_key(|&i| (others[i].chars().count(), std::cmp::Reverse(i)));
+    let title = title_at.map(|i| others[i].to_string());
+    let byline = others
+        .iter()
+        .enumerate()
+        .find(|(i, _)| Some(*i) != title_at)
+        .map(|(_, l)| l.to_string());
+    Ok(Record {
+        url: string_field(fields, &["url"]),
+        title,
+        published: date.and_then(dates::parse_date).map(|d| d.to_string()),
+        captured_at: string_field(fields, &["captured_at"])
+            .as_deref()
+            .and_then(dates::parse_timestamp),
+        source: string_field(fields, &["outlet"]),
+        body: body.to_string(),
+        meta: PageMeta {
+            byline,
+            ..PageMeta::default()
+        },
+        ..Record::default()
+    })
+}
+
+fn is_date_line(line: &str) -> bool {
+    line.starts_with("Publicerad")
+        || line.starts_with("Uppdaterad")
+        || dates::parse_date(line).is_some()
+}
+
+fn map_generic(fields: &Map<String, Value>) -> Result<Record, String> {
+    let body = string_field(fields, BODY_FIELDS).ok_or_else(|| missing_body(fields))?;
+    // trafilatura puts the URL in `source`; others put the outlet there.
+    let source_field = string_field(fields, &["source"]);
+    let source_is_url = source_field.as_deref().is_some_and(|s| s.contains("://"));
+    let url =
+        string_field(fields, URL_FIELDS).or_else(|| source_field.clone().filter(|_| source_is_url));
+    let source = if source_is_url {
+        string_field(fields, &SOURCE_FIELDS[1..])
+    } else {
+        string_field(fields, SOURCE_FIELDS)
+    };
+    Ok(Record {
+        url,
+        title: string_field(fields, TITLE_FIELDS),
+        published: string_field(fields, PUBLISHED_FIELDS)
+            .as_deref()
+            .and_then(dates::normalize_published),
+        captured_at: string_field(fields, CAPTURED_FIELDS)
+            .as_deref()
+            .and_then(dates::parse_timestamp),
+        source,
+        body,
+        meta: PageMeta {
+            byline: string_field(fields, BYLINE_FIELDS),
+            standfirst: string_field(fields, STANDFIRST_FIELDS),
+            attribution: string_field(fields, &["attribution", "credit", "agency"]),
+            section: string_field(fields, &["section", "category", "categories"]),
+            ..PageMeta::default()
+        },
+        ..Record::default()
+    })
+}
+
+/// The first of `names` present as text (an array of strings is joined with ", ";
+/// a number is written out).
+fn string_field(fields: &Map<String, Value>, names: &[&str]) -> Option<String> {
+    names.iter().find_map(|name| match fields.get(*name)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => {
+            let parts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+            (!parts.is_empty()).then(|| parts.join(", "))
+        }
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+fn missing_body(fields: &Map<String, Value>) -> String {
+    let mut found: Vec<&str> = fields.keys().map(String::as_str).collect();
+    found.truncate(20);
+    format!(
+        "no article text: expected a field named one of {}; found {}",
+        BODY_FIELDS.join(", "),
+        if found.is_empty() {
+            "no fields".to_string()
+        } else {
+            found.join(", ")
+        }
+    )
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newsdiffs_header_gives_date_title_and_byline() {
+        let line = r#"{"article_id": "a/b", "url": "https://n.se/a", "outlet": "n.se", "captured_at": "2017-08-19T05:00:05Z",
+            "text": "lördag 19 augusti 2017\nEn lång rubrik om en händelse\nAv Kim\n\nFörsta stycket.\n\nAndra."}"#;
+        let r = parse_record(line).unwrap();
+        assert_eq!(r.title.as_deref(), Some("En lång rubrik om en händelse"));
+        assert_eq!(r.meta.byline.as_deref(), Some("Av Kim"));
+        assert_eq!(r.published.as_deref(), Some("2017-08-19"));
+        assert_eq!(r.source.as_deref(), Some("n.se"));
+        assert_eq!(r.body, "Första stycket.\n\nAndra.");
+        assert_eq!(r.captured_at.map(|t| t.as_second()), Some(1503118805));
+    }
+
+    #[test]
+    fn newsdiffs_header_without_body_is_an_empty_body() {
+        let r = parse_record(r#"{"article_id": "a", "outlet": "o", "text": "Rubrik\nNAMN\n"}"#)
+            .unwrap();
+        assert_eq!(r.title.as_deref(), Some("Rubrik"));
+        assert_eq!(r.body, "");
+    }
+
+    #[test]
+    fn news_please_and_trafilatura_shapes_map() {
+        let np = r#"{"title": "T", "maintext": "B", "url": "https://a.com/x", "date_publish": "2020-01-02 03:04:05", "source_domain": "a.com", "authors": ["A", "B"]}"#;
+        let r = parse_record(np).unwrap();
+        assert_eq!(
+            (r.title.as_deref(), r.body.as_str(), r.source.as_deref()),
+            (Some("T"), "B", Some("a.com"))
+        );
+        assert_eq!(r.published.as_deref(), Some("2020-01-02T03:04:05Z"));
+        assert_eq!(r.meta.byline.as_deref(), Some("A, B"));
+        let tr = r#"{"title": "T", "text": "B", "source": "https://b.org/y", "hostname": "b.org", "date": "2021-05-06"}"#;
+        let r = parse_record(tr).unwrap();
+        assert_eq!(
+            (r.url.as_deref(), r.source.as_deref()),
+            (Some("https://b.org/y"), Some("b.org"))
+        );
+        assert_eq!(r.published.as_deref(), Some("2021-05-06"));
+    }
+
+    #[test]
+    fn unknown_shapes_name_the_fields_found() {
+        let err = parse_record(r#"{"headline": "x", "words": "y"}"#).unwrap_err();
+        assert!(err.contains("found headline, words"), "{err}");
+        assert!(parse_record("[1]").unwrap_err().contains("an array"));
+        assert!(parse_record("{").unwrap_err().starts_with("invalid JSON"));
+    }
+
+    #[test]
+    fn lines_are_numbered_from_one_and_blank_lines_skipped() {
+        let units = split_lines("f", b"{}\n\n{}\r\n");
+        let numbers: Vec<_> = units
+            .iter()
+            .map(|u| u.as_ref().unwrap().origin.record)
+            .collect();
+        assert_eq!(numbers, vec![Some(1), Some(3)]);
+        assert_eq!(units[1].as_ref().unwrap().raw, b"{}");
+    }
+}

@@ -1,0 +1,443 @@
+//! The sled layout: which trees exist, how their keys are built, and typed reads and
+//! writes over them. Owns the archive's lock, its format and normaliser versions;
+//! never decides what a record means (that is [`crate::archive`]).
+//!
+//! | tree | key | value |
+//! | --- | --- | --- |
+//! | `meta` | name | format and normaliser versions (u32, big-endian) |
+//! | `bodies` | body hash (32) | zstd of the normalised body |
+//! | `raws` | raw hash (32) | zstd of the raw captured bytes |
+//! | `articles` | article id (16) | [`ArticleEntry`] |
+//! | `captures` | article id (16) + capture time (8, big-endian, sign-flipped) + raw hash prefix (8) | [`CaptureEntry`] |
+//! | `body_articles` | body hash (32) + article id (16) | empty: which articles hold a body |
+//!
+//! Per new version an ingest writes five keys (body, raw, article, capture, body link);
+//! per repeated capture of a known version, two (raw if new, capture).
+//! Writes for one record go in the order body, raw, link, article, capture: the capture
+//! is written last and is the mark that the record is stored, so a crash at any point
+//! leaves nothing that points at a missing value, and a re-run completes the record.
+
+pub mod codec;
+pub mod model;
+
+use std::path::{Path, PathBuf};
+
+pub use model::{ArticleEntry, CaptureEntry, Link, VersionEntry};
+
+use crate::error::{Error, Result};
+use crate::id::{ArticleId, BodyHash, RawHash};
+use crate::normalize::NormalizerVersion;
+
+/// The on-disk layout version, stored in `meta`.
+pub const FORMAT_VERSION: u32 = 1;
+
+const META_FORMAT: &[u8] = b"format";
+const META_NORMALIZER: &[u8] = b"normalizer";
+
+/// Length of a key in the `captures` tree.
+pub const CAPTURE_KEY_LEN: usize = ArticleId::LEN + 8 + 8;
+
+/// An open archive's trees.
+pub struct Store {
+    path: PathBuf,
+    db: sled::Db,
+    bodies: sled::Tree,
+    raws: sled::Tree,
+    articles: sled::Tree,
+    captures: sled::Tree,
+    body_articles: sled::Tree,
+    normalizer: NormalizerVersion,
+}
+
+/// Whether to create the archive when it is missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create it (ingest).
+    Create,
+    /// It must exist (every other command).
+    Existing,
+}
+
+impl Store {
+    /// Opens the archive at `path`.
+    pub fn open(path: &Path, mode: OpenMode) -> Result<Store> {
+        let exists = path.join("conf").exists() || path.join("db").exists();
+        if mode == OpenMode::Existing && !exists {
+            return Err(Error::NoArchive {
+                path: path.to_path_buf(),
+            });
+        }
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(256 * 1024 * 1024)
+            .flush_every_ms(Some(1000))
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|e| open_error(path, e))?;
+        let meta = db.open_tree("meta")?;
+        let normalizer = check_versions(path, &meta)?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            bodies: db.open_tree("bodies")?,
+            raws: db.open_tree("raws")?,
+            articles: db.open_tree("articles")?,
+            captures: db.open_tree("captures")?,
+            body_articles: db.open_tree("body_articles")?,
+            db,
+            normalizer,
+        })
+    }
+
+    /// The archive's directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The normaliser rules this archive was built with.
+    pub fn normalizer(&self) -> NormalizerVersion {
+        self.normalizer
+    }
+
+    /// Whether a body is stored.
+    pub fn has_body(&self, hash: &BodyHash) -> Result<bool> {
+        Ok(self.bodies.contains_key(hash.0)?)
+    }
+
+    /// Whether a raw capture is stored.
+    pub fn has_raw(&self, hash: &RawHash) -> Result<bool> {
+        Ok(self.raws.contains_key(hash.0)?)
+    }
+
+    /// Whether this capture is recorded.
+    pub fn has_capture(&self, key: &[u8; CAPTURE_KEY_LEN]) -> Result<bool> {
+        Ok(self.captures.contains_key(key)?)
+    }
+
+    /// A stored body's text.
+    pub fn body(&self, hash: &BodyHash) -> Result<Option<String>> {
+        let Some(bytes) = self.bodies.get(hash.0)? else {
+            return Ok(None);
+        };
+        let text = codec::decode_blob("bodies", &bytes)?;
+        String::from_utf8(text)
+            .map(Some)
+            .map_err(|_| Error::Corrupt {
+                tree: "bodies",
+                detail: format!("body {} is not UTF-8", hash.short()),
+            })
+    }
+
+    /// A stored raw capture.
+    pub fn raw(&self, hash: &RawHash) -> Result<Option<Vec<u8>>> {
+        self.raws
+            .get(hash.0)?
+            .map(|bytes| codec::decode_blob("raws", &bytes))
+            .transpose()
+    }
+
+    /// An article.
+    pub fn article(&self, id: &ArticleId) -> Result<Option<ArticleEntry>> {
+        self.articles
+            .get(id.0)?
+            .map(|bytes| codec::decode("articles", &bytes))
+            .transpose()
+    }
+
+    /// Stores an already-encoded body (see [`codec::encode_blob`]).
+    pub fn put_body(&self, hash: &BodyHash, encoded: &[u8]) -> Result<()> {
+        self.bodies.insert(hash.0, encoded)?;
+        Ok(())
+    }
+
+    /// Stores an already-encoded raw capture.
+    pub fn put_raw(&self, hash: &RawHash, encoded: &[u8]) -> Result<()> {
+        self.raws.insert(hash.0, encoded)?;
+        Ok(())
+    }
+
+    /// Records that an article holds a body.
+    pub fn link_body(&self, hash: &BodyHash, article: &ArticleId) -> Result<()> {
+        self.body_articles
+            .insert(body_article_key(hash, article), &[])?;
+        Ok(())
+    }
+
+    /// Writes an article.
+    pub fn put_article(&self, id: &ArticleId, article: &ArticleEntry) -> Result<()> {
+        self.articles.insert(id.0, codec::encode(article))?;
+        Ok(())
+    }
+
+    /// Writes a capture.
+    pub fn put_capture(&self, key: &[u8; CAPTURE_KEY_LEN], capture: &CaptureEntry) -> Result<()> {
+        self.captures.insert(key, codec::encode(capture))?;
+        Ok(())
+    }
+
+    /// Every article, in id order.
+    pub fn articles(&self) -> impl Iterator<Item = Result<(ArticleId, ArticleEntry)>> + '_ {
+        self.articles.iter().map(|item| {
+            let (key, value) = item?;
+            let id = ArticleId::from_slice(&key).ok_or_else(|| Error::Corrupt {
+                tree: "articles",
+                detail: format!("key of {} bytes", key.len()),
+            })?;
+            Ok((id, codec::decode("articles", &value)?))
+        })
+    }
+
+    /// An article's captures in time order.
+    pub fn captures_of(
+        &self,
+        id: &ArticleId,
+    ) -> impl Iterator<Item = Result<(i64, CaptureEntry)>> + '_ {
+        self.captures.scan_prefix(id.0).map(decode_capture)
+    }
+
+    /// Every capture, grouped by article, in time order within each.
+    pub fn all_captures(
+        &self,
+    ) -> impl Iterator<Item = Result<(ArticleId, i64, CaptureEntry)>> + '_ {
+        self.captures.iter().map(|item| {
+            let (key, value) = item?;
+            let article = ArticleId::from_slice(key.get(..ArticleId::LEN).unwrap_or_default())
+                .ok_or_else(|| Error::Corrupt {
+                    tree: "captures",
+                    detail: format!("key of {} bytes", key.len()),
+                })?;
+            let (time, capture) = decode_capture(Ok((key, value)))?;
+            Ok((article, time, capture))
+        })
+    }
+
+    /// Every stored body hash with its encoded value.
+    pub fn bodies(&self) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec)>> + '_ {
+        self.bodies.iter().map(|r| r.map_err(Error::from))
+    }
+
+    /// Every stored raw hash with its encoded value.
+    pub fn raws(&self) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec)>> + '_ {
+        self.raws.iter().map(|r| r.map_err(Error::from))
+    }
+
+    /// Every (body, article) link.
+    pub fn body_links(&self) -> impl Iterator<Item = Result<(BodyHash, ArticleId)>> + '_ {
+        self.body_articles.iter().map(|item| {
+            let (key, _) = item?;
+            split_body_article_key(&key).ok_or_else(|| Error::Corrupt {
+                tree: "body_articles",
+                detail: format!("key of {} bytes", key.len()),
+            })
+        })
+    }
+
+    /// The articles that hold a body.
+    pub fn articles_with_body(&self, hash: &BodyHash) -> Result<Vec<ArticleId>> {
+        self.body_articles
+            .scan_prefix(hash.0)
+            .map(|item| {
+                let (key, _) = item?;
+                split_body_article_key(&key)
+                    .map(|(_, a)| a)
+                    .ok_or_else(|| Error::Corrupt {
+                        tree: "body_articles",
+                        detail: format!("key of {} bytes", key.len()),
+                    })
+            })
+            .collect()
+    }
+
+    /// Body hashes whose hex form starts with `prefix`, at most `limit`.
+    pub fn bodies_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<BodyHash>> {
+        keys_with_prefix(&self.bodies, prefix, limit)?
+            .iter()
+            .map(|k| {
+                Ok(BodyHash::from_slice(k).ok_or_else(|| Error::Corrupt {
+                    tree: "bodies",
+                    detail: "bad key".into(),
+                })?)
+            })
+            .collect()
+    }
+
+    /// Article ids whose hex form starts with `prefix`, at most `limit`.
+    pub fn articles_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<ArticleId>> {
+        keys_with_prefix(&self.articles, prefix, limit)?
+            .iter()
+            .map(|k| {
+                Ok(ArticleId::from_slice(k).ok_or_else(|| Error::Corrupt {
+                    tree: "articles",
+                    detail: "bad key".into(),
+                })?)
+            })
+            .collect()
+    }
+
+    /// Number of distinct bodies.
+    pub fn body_count(&self) -> usize {
+        self.bodies.len()
+    }
+
+    /// Bytes the archive takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    /// Makes every write so far durable.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+/// The key of a capture: article, time, raw hash. The same record ingested twice has
+/// the same key, so a re-run or a repeated ingest never doubles a capture.
+pub fn capture_key(article: &ArticleId, captured_at: i64, raw: &RawHash) -> [u8; CAPTURE_KEY_LEN] {
+    let mut key = [0u8; CAPTURE_KEY_LEN];
+    key[..ArticleId::LEN].copy_from_slice(&article.0);
+    key[ArticleId::LEN..ArticleId::LEN + 8].copy_from_slice(&sortable_time(captured_at));
+    key[ArticleId::LEN + 8..].copy_from_slice(&raw.0[..8]);
+    key
+}
+
+/// Big-endian with the sign bit flipped, so that times before 1970 sort first too.
+fn sortable_time(seconds: i64) -> [u8; 8] {
+    ((seconds as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn time_from_sortable(bytes: &[u8]) -> Option<i64> {
+    let raw: [u8; 8] = bytes.try_into().ok()?;
+    Some((u64::from_be_bytes(raw) ^ (1 << 63)) as i64)
+}
+
+fn decode_capture(item: sled::Result<(sled::IVec, sled::IVec)>) -> Result<(i64, CaptureEntry)> {
+    let (key, value) = item?;
+    let time = (key.len() == CAPTURE_KEY_LEN)
+        .then(|| time_from_sortable(&key[ArticleId::LEN..ArticleId::LEN + 8]))
+        .flatten()
+        .ok_or_else(|| Error::Corrupt {
+            tree: "captures",
+            detail: format!("key of {} bytes", key.len()),
+        })?;
+    Ok((time, codec::decode("captures", &value)?))
+}
+
+fn body_article_key(hash: &BodyHash, article: &ArticleId) -> [u8; 48] {
+    let mut key = [0u8; 48];
+    key[..32].copy_from_slice(&hash.0);
+    key[32..].copy_from_slice(&article.0);
+    key
+}
+
+fn split_body_article_key(key: &[u8]) -> Option<(BodyHash, ArticleId)> {
+    if key.len() != 48 {
+        return None;
+    }
+    Some((
+        BodyHash::from_slice(&key[..32])?,
+        ArticleId::from_slice(&key[32..])?,
+    ))
+}
+
+fn keys_with_prefix(tree: &sled::Tree, prefix: &str, limit: usize) -> Result<Vec<sled::IVec>> {
+    let (low, high) = crate::id::prefix_range(prefix);
+    let range: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = match high {
+        Some(high) => Box::new(tree.range(low..high)),
+        None => Box::new(tree.range(low..)),
+    };
+    range.take(limit).map(|item| Ok(item?.0)).collect()
+}
+
+/// Reads the versions from `meta`, writing them on a new archive.
+fn check_versions(path: &Path, meta: &sled::Tree) -> Result<NormalizerVersion> {
+    let read_u32 = |key: &[u8]| -> Result<Option<u32>> {
+        Ok(meta
+            .get(key)?
+            .map(|v| v.as_ref().try_into().map(u32::from_be_bytes))
+            .transpose()
+            .map_err(|_| Error::Corrupt {
+                tree: "meta",
+                detail: format!("{} is not a u32", String::from_utf8_lossy(key)),
+            })?)
+    };
+    match read_u32(META_FORMAT)? {
+        None => {
+            meta.insert(META_NORMALIZER, &NormalizerVersion::CURRENT.0.to_be_bytes())?;
+            meta.insert(META_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+            meta.flush()?;
+            Ok(NormalizerVersion::CURRENT)
+        }
+        Some(found) if found != FORMAT_VERSION => Err(Error::FormatVersion {
+            path: path.to_path_buf(),
+            found,
+            supported: FORMAT_VERSION,
+        }),
+        Some(_) => {
+            let found = read_u32(META_NORMALIZER)?.ok_or_else(|| Error::Corrupt {
+                tree: "meta",
+                detail: "no normaliser version".into(),
+            })?;
+            let version = NormalizerVersion(found);
+            if !version.is_known() {
+                return Err(Error::NormalizerVersion {
+                    path: path.to_path_buf(),
+                    found,
+                    known: NormalizerVersion::CURRENT.0,
+                });
+            }
+            Ok(version)
+        }
+    }
+}
+
+/// Turns sled's lock failure into "archive in use".
+fn open_error(path: &Path, error: sled::Error) -> Error {
+    if let sled::Error::Io(io) = &error {
+        let text = io.to_string();
+        if io.kind() == std::io::ErrorKind::WouldBlock || text.contains("lock") {
+            return Error::ArchiveInUse {
+                path: path.to_path_buf(),
+            };
+        }
+    }
+    Error::Store(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capture_keys_sort_by_time_within_an_article() {
+        let a = ArticleId([1; 16]);
+        let raw = RawHash([9; 32]);
+        let early = capture_key(&a, -5, &raw);
+        let late = capture_key(&a, 1_500_000_000, &raw);
+        assert!(early < late);
+        assert_eq!(time_from_sortable(&late[16..24]), Some(1_500_000_000));
+        assert_eq!(time_from_sortable(&early[16..24]), Some(-5));
+    }
+
+    #[test]
+    fn a_second_open_is_archive_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Store::open(dir.path(), OpenMode::Create).unwrap();
+        let second = Store::open(dir.path(), OpenMode::Existing);
+        assert!(
+            matches!(second, Err(Error::ArchiveInUse { .. })),
+            "{:?}",
+            second.err()
+        );
+    }
+
+    #[test]
+    fn a_missing_archive_is_not_created_by_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("none");
+        assert!(matches!(
+            Store::open(&path, OpenMode::Existing),
+            Err(Error::NoArchive { .. })
+        ));
+        assert!(!path.exists());
+    }
+}

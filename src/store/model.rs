@@ -1,0 +1,75 @@
+//! The values kept in the archive's trees. Owns their shapes only; encoding lives in
+//! [`super::codec`], and the rules that fill them in [`crate::archive`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::{BodyHash, RawHash};
+use crate::record::{ArticleKey, Origin, PageMeta};
+
+/// One article: its identity and its versions, oldest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArticleEntry {
+    /// What the article id was derived from.
+    pub key: ArticleKey,
+    /// The URL, when known.
+    pub url: Option<String>,
+    /// The outlet.
+    pub source: Option<String>,
+    /// Distinct bodies in the order they were first captured.
+    pub versions: Vec<VersionEntry>,
+}
+
+impl ArticleEntry {
+    /// The latest version.
+    pub fn latest(&self) -> Option<&VersionEntry> {
+        self.versions.last()
+    }
+
+    /// The headline of the latest version.
+    pub fn title(&self) -> Option<&str> {
+        self.latest().and_then(|v| v.title.as_deref())
+    }
+}
+
+/// How a version came to belong to its article.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Link {
+    /// Same URL.
+    Url,
+    /// Same source, title and published date (a record without a URL).
+    Key,
+}
+
+/// One version of an article: a distinct body and what was around it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionEntry {
+    /// The normalised body's hash.
+    pub hash: BodyHash,
+    /// When this body was first captured for the article (Unix seconds).
+    pub first_captured: i64,
+    /// Headline as captured with this body.
+    pub title: Option<String>,
+    /// Publication date as captured.
+    pub published: Option<String>,
+    /// Words in the normalised body.
+    pub words: u32,
+    /// Page furniture captured with it.
+    pub meta: PageMeta,
+    /// How it was linked to the article.
+    pub link: Link,
+}
+
+/// One capture: a record seen in an input at a time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaptureEntry {
+    /// The normalised body's hash.
+    pub body: BodyHash,
+    /// The raw input's hash.
+    pub raw: RawHash,
+    /// The raw input's length in bytes.
+    pub raw_len: u64,
+    /// Where it was read from.
+    pub origin: Origin,
+    /// When it was ingested (Unix seconds).
+    pub ingested_at: i64,
+}
