@@ -1,1 +1,20 @@
-fn main() {}
+//! The `newsvault` binary: parses arguments, calls the library, prints, and maps
+//! errors to exit codes. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(error) if cli::is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("newsvault: {}", newsvault::sanitize::line(&format!("{error:#}")));
+            ExitCode::from(cli::EXIT_FAILURE)
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Command-line definitions and one thin adapter per command: flags in, library call,
+//! rendered answer out. Owns argument names, help texts and exit codes; never does the
+//! archive's work itself.
+
+mod progress;
+mod render;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use newsvault::{Archive, Format, IngestOptions, ListFilter};
+
+/// Exit code: something failed (including "some inputs were rejected").
+pub const EXIT_FAILURE: u8 = 1;
+
+/// newsvault keeps a clean, deduplicated archive of scraped news.
+///
+/// Article bodies are normalised and stored once, content-addressed by BLAKE3, with
+/// every capture recorded and every article's versions kept in capture order.
+#[derive(Debug, Parser)]
+#[command(name = "newsvault", version, max_term_width = 100)]
+#[command(after_help = "Start with `newsvault ingest PATH...`, then `newsvault list` and `newsvault show REF`.\n\
+REF is a version hash or article id (any unique prefix of 4+ hex characters) or an article URL.")]
+pub struct Cli {
+    /// The archive directory (created by the first ingest).
+    #[arg(long, global = true, env = "NEWSVAULT_ARCHIVE", default_value = ".newsvault", value_name = "DIR")]
+    archive: PathBuf,
+
+    /// Print machine-readable JSON on stdout (one object, or JSON Lines for lists).
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// When to use colour (NO_COLOR in the environment means never, unless `always`).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// When to colour output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read scraped articles into the archive.
+    ///
+    /// PATHs are files, directories (read recursively, hidden entries skipped) or `-`
+    /// for standard input. Gzip is read transparently. The format is detected from the
+    /// name and content: text page dumps, HTML, JSON records, JSON Lines, WARC.
+    /// A record without a capture time is taken as captured when its file was last
+    /// modified (standard input: now). Ingesting the same capture again stores nothing.
+    /// Bad files, lines and records are reported on stderr and skipped; the exit code
+    /// is then 1, and every good record is still stored.
+    Ingest(IngestArgs),
+    /// List articles, oldest first: id, versions, captures, last seen, source, title.
+    List(ListArgs),
+    /// Show one version: its metadata and normalised body (one paragraph per line).
+    Show(ShowArgs),
+    /// An article's versions in capture order: number, hash, first capture, words,
+    /// captures, how it was linked, title.
+    Log(LogArgs),
+    /// Counts and sizes of the archive.
+    Stats,
+    /// Re-hash every stored body and raw capture and check every reference.
+    /// Exit code 1 if anything is wrong.
+    Verify,
+}
+
+#[derive(Debug, Args)]
+struct IngestArgs {
+    /// Files, directories or `-` (standard input).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Read every input as this format instead of detecting it.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    format: Option<FormatArg>,
+    /// The outlet to record for articles whose input names none and has no URL.
+    #[arg(long, value_name = "NAME")]
+    source: Option<String>,
+    /// Never show a progress bar.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FormatArg {
+    Text,
+    Html,
+    Json,
+    Jsonl,
+    Warc,
+}
+
+impl From<FormatArg> for Format {
+    fn from(format: FormatArg) -> Format {
+        match format {
+            FormatArg::Text => Format::Text,
+            FormatArg::Html => Format::Html,
+            FormatArg::Json => Format::Json,
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Warc => Format::Warc,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Only this outlet (`svt.se` also matches `www.svt.se`).
+    #[arg(long, value_name = "SOURCE")]
+    source: Option<String>,
+    /// Only articles captured at or after this date or time (`2017-08-20`, RFC 3339).
+    #[arg(long, value_name = "DATE", value_parser = parse_time)]
+    since: Option<i64>,
+    /// Only articles first captured at or before this date or time.
+    #[arg(long, value_name = "DATE", value_parser = parse_time)]
+    until: Option<i64>,
+    /// Only articles whose title contains this text (case-insensitive).
+    #[arg(long, value_name = "TEXT")]
+    title: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    /// A version hash, an article id (its latest version) or an article URL.
+    #[arg(value_name = "REF")]
+    reference: String,
+    /// Print the stored original capture (the latest capture of this version) instead.
+    #[arg(long)]
+    raw: bool,
+}
+
+#[derive(Debug, Args)]
+struct LogArgs {
+    /// An article id, an article URL, or a version hash (its article).
+    #[arg(value_name = "ARTICLE")]
+    reference: String,
+}
+
+fn parse_time(text: &str) -> Result<i64, String> {
+    newsvault::dates::parse_timestamp(text)
+        .map(|t| t.as_second())
+        .ok_or_else(|| format!("`{text}` is not a date or time (try 2017-08-20 or 2017-08-20T12:00:00Z)"))
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(out);
+    let color = render::use_color(cli.color, std::io::IsTerminal::is_terminal(&std::io::stdout()));
+    let style = render::Style { json: cli.json, color };
+    let code = match &cli.command {
+        Command::Ingest(args) => ingest(&cli, args, &style, &mut out)?,
+        Command::List(args) => {
+            let filter = ListFilter {
+                source: args.source.clone(),
+                since: args.since,
+                until: args.until,
+                title: args.title.clone(),
+            };
+            render::list(&mut out, &style, &open(&cli)?.list(&filter)?)?;
+            ExitCode::SUCCESS
+        }
+        Command::Show(args) => {
+            let archive = open(&cli)?;
+            if args.raw {
+                render::raw(&mut out, &archive.raw(&args.reference)?)?;
+            } else {
+                render::show(&mut out, &style, &archive.show(&args.reference)?)?;
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Log(args) => {
+            let (id, article, rows) = open(&cli)?.log(&args.reference)?;
+            render::log(&mut out, &style, &id, &article, &rows)?;
+            ExitCode::SUCCESS
+        }
+        Command::Stats => {
+            render::stats(&mut out, &style, &open(&cli)?.stats()?)?;
+            ExitCode::SUCCESS
+        }
+        Command::Verify => {
+            let report = open(&cli)?.verify()?;
+            render::verify(&mut out, &style, &report)?;
+            if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILURE) }
+        }
+    };
+    out.flush()?;
+    Ok(code)
+}
+
+fn open(cli: &Cli) -> Result<Archive> {
+    Ok(Archive::open(&cli.archive)?)
+}
+
+fn ingest(cli: &Cli, args: &IngestArgs, style: &render::Style, out: &mut impl Write) -> Result<ExitCode> {
+    let archive = Archive::open_or_create(&cli.archive)?;
+    let options = IngestOptions { format: args.format.map(Format::from), source: args.source.clone() };
+    let progress = progress::Bar::new(!args.no_progress);
+    let summary = archive
+        .ingest(&args.paths, &options, &progress)
+        .with_context(|| format!("ingest into {}", cli.archive.display()))?;
+    render::ingest_summary(out, style, &summary)?;
+    Ok(if summary.rejected > 0 { ExitCode::from(EXIT_FAILURE) } else { ExitCode::SUCCESS })
+}
+
+/// Whether an error is a closed stdout (`newsvault list | head`): not a failure.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

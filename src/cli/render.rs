@@ -1,0 +1,205 @@
+//! Rendering the library's answers: human text (sanitised for the terminal) or JSON.
+//! Owns layout only; every value shown comes from the library as data.
+
+use std::io::Write;
+
+use anyhow::Result;
+use newsvault::query::{ArticleRow, LogRow, Stats, VersionView};
+use newsvault::sanitize;
+use newsvault::store::ArticleEntry;
+use newsvault::{ArticleId, IngestSummary, VerifyReport};
+use serde::Serialize;
+
+use super::ColorChoice;
+
+/// How to render.
+pub struct Style {
+    /// JSON instead of text.
+    pub json: bool,
+    /// ANSI colour in text.
+    pub color: bool,
+}
+
+/// Whether to colour: `always`, or `auto` on a terminal without NO_COLOR.
+pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+impl Style {
+    fn bold(&self, text: &str) -> String {
+        if self.color { format!("\x1b[1m{text}\x1b[0m") } else { text.to_string() }
+    }
+
+    fn dim(&self, text: &str) -> String {
+        if self.color { format!("\x1b[2m{text}\x1b[0m") } else { text.to_string() }
+    }
+}
+
+fn json_line(out: &mut impl Write, value: &impl Serialize) -> Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn opt(text: &Option<String>) -> String {
+    sanitize::line(text.as_deref().unwrap_or("-"))
+}
+
+fn short(hex: &str) -> &str {
+    &hex[..hex.len().min(newsvault::id::SHORT_HEX)]
+}
+
+/// The end of an ingest.
+pub fn ingest_summary(out: &mut impl Write, style: &Style, s: &IngestSummary) -> Result<()> {
+    if style.json {
+        return json_line(out, s);
+    }
+    writeln!(
+        out,
+        "{} records from {} files: {} new articles, {} new versions ({} new bodies), {} duplicates, {} rejected",
+        s.records, s.files, s.new_articles, s.new_versions, s.new_bodies, s.duplicates, s.rejected
+    )?;
+    Ok(())
+}
+
+/// `list`.
+pub fn list(out: &mut impl Write, style: &Style, rows: &[ArticleRow]) -> Result<()> {
+    for row in rows {
+        if style.json {
+            json_line(out, row)?;
+        } else {
+            writeln!(
+                out,
+                "{}  {:>3}v {:>4}c  {}  {}  {}",
+                style.bold(short(&row.id)),
+                row.versions,
+                row.captures,
+                &row.last_seen[..row.last_seen.len().min(10)],
+                opt(&row.source),
+                opt(&row.title)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `show`.
+pub fn show(out: &mut impl Write, style: &Style, v: &VersionView) -> Result<()> {
+    if style.json {
+        return json_line(out, v);
+    }
+    let field = |out: &mut dyn Write, name: &str, value: &str| -> std::io::Result<()> {
+        writeln!(out, "{} {}", style.dim(&format!("{name:<11}")), sanitize::line(value))
+    };
+    field(out, "version", &v.hash)?;
+    field(out, "article", &format!("{}  (version {} of {}, linked by {})", v.article, v.version, v.versions, v.link))?;
+    let m = &v.meta;
+    for (name, value) in [
+        ("title", &v.title),
+        ("url", &v.url),
+        ("source", &v.source),
+        ("published", &v.published),
+        ("section", &m.section),
+        ("standfirst", &m.standfirst),
+        ("byline", &m.byline),
+        ("caption", &m.caption),
+        ("attribution", &m.attribution),
+    ] {
+        if let Some(value) = value {
+            field(out, name, value)?;
+        }
+    }
+    field(out, "captured", &v.captured_at)?;
+    field(out, "words", &v.words.to_string())?;
+    for other in &v.also_in {
+        field(out, "also in", other)?;
+    }
+    for headline in &m.related {
+        field(out, "related", headline)?;
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", sanitize::for_terminal(&v.body, true))?;
+    Ok(())
+}
+
+/// `show --raw`: the bytes as captured, sanitised only when a terminal would interpret them.
+pub fn raw(out: &mut impl Write, bytes: &[u8]) -> Result<()> {
+    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        write!(out, "{}", sanitize::for_terminal(&String::from_utf8_lossy(bytes), true))?;
+    } else {
+        out.write_all(bytes)?;
+    }
+    Ok(())
+}
+
+/// `log`.
+pub fn log(out: &mut impl Write, style: &Style, id: &ArticleId, article: &ArticleEntry, rows: &[LogRow]) -> Result<()> {
+    if !style.json {
+        writeln!(out, "{} {}  {}", style.bold("article"), id, opt(&article.url))?;
+    }
+    for (i, row) in rows.iter().enumerate() {
+        if style.json {
+            json_line(out, row)?;
+        } else {
+            writeln!(
+                out,
+                "{:>3}  {}  {}  {:>5}w  {:>3}c  {:<3}  {}",
+                i + 1,
+                style.bold(short(&row.hash)),
+                row.captured_at,
+                row.words,
+                row.captures,
+                row.link,
+                opt(&row.title)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `stats`.
+pub fn stats(out: &mut impl Write, style: &Style, s: &Stats) -> Result<()> {
+    if style.json {
+        return json_line(out, s);
+    }
+    let ratio = if s.input_bytes > 0 { s.stored_bytes as f64 / s.input_bytes as f64 } else { 0.0 };
+    writeln!(out, "articles     {}", s.articles)?;
+    writeln!(out, "versions     {}", s.versions)?;
+    writeln!(out, "bodies       {}  (distinct texts)", s.bodies)?;
+    writeln!(out, "captures     {}", s.captures)?;
+    writeln!(out, "input        {}", human_bytes(s.input_bytes))?;
+    writeln!(out, "on disk      {}  ({ratio:.2}x the input)", human_bytes(s.stored_bytes))?;
+    writeln!(out, "normaliser   version {}", s.normalizer)?;
+    Ok(())
+}
+
+/// `verify`.
+pub fn verify(out: &mut impl Write, style: &Style, report: &VerifyReport) -> Result<()> {
+    if style.json {
+        return json_line(out, report);
+    }
+    for p in &report.problems {
+        writeln!(out, "problem: {} {}: {}", p.tree, p.key, sanitize::line(&p.what))?;
+    }
+    if report.is_ok() {
+        writeln!(out, "checked {} values: no problems", report.checked)?;
+    } else {
+        writeln!(out, "checked {} values: {} problems", report.checked, report.problems.len())?;
+    }
+    Ok(())
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
