@@ -87,16 +87,12 @@ struct Prepared {
 impl Archive {
     /// Opens an existing archive.
     pub fn open(path: &Path) -> Result<Archive> {
-        Ok(Archive {
-            store: Store::open(path, OpenMode::Existing)?,
-        })
+        Ok(Archive { store: Store::open(path, OpenMode::Existing)? })
     }
 
     /// Opens an archive, creating it if it does not exist.
     pub fn open_or_create(path: &Path) -> Result<Archive> {
-        Ok(Archive {
-            store: Store::open(path, OpenMode::Create)?,
-        })
+        Ok(Archive { store: Store::open(path, OpenMode::Create)? })
     }
 
     /// The archive's directory.
@@ -119,7 +115,7 @@ impl Archive {
     ) -> Result<IngestSummary> {
         let mut summary = IngestSummary::default();
         let inputs = ingest::expand_inputs(paths);
-        progress.begin(inputs.iter().flatten().map(Input::len).sum());
+        progress.begin(inputs.iter().flatten().map(Input::size).sum());
         for input in inputs {
             summary.files += 1;
             match input {
@@ -139,13 +135,10 @@ impl Archive {
         progress: &dyn Progress,
         summary: &mut IngestSummary,
     ) -> Result<()> {
-        let input_len = input.len();
+        let input_len = input.size();
         let bytes = match ingest::read_input(input) {
             Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => {
-                let at = crate::record::Origin {
-                    file: input.name(),
-                    record: None,
-                };
+                let at = crate::record::Origin { file: input.name(), record: None };
                 reject(summary, progress, &Rejection::new(at, "empty file"));
                 progress.advance(input_len);
                 return Ok(());
@@ -158,9 +151,7 @@ impl Archive {
                 return Ok(());
             }
         };
-        let format = options
-            .format
-            .unwrap_or_else(|| ingest::detect_format(&input.name(), &bytes));
+        let format = options.format.unwrap_or_else(|| ingest::detect_format(&input.name(), &bytes));
         let units = ingest::split_units(format, input, bytes);
         let total_units = units.len().max(1) as u64;
         let mut batches = batches(units);
@@ -174,11 +165,7 @@ impl Archive {
             // Prepare the next batch on the pool while this thread writes the last one.
             let (prepared, written) = rayon::join(
                 || next.map(|batch| self.prepare_batch(format, batch, options)),
-                || {
-                    pending
-                        .take()
-                        .map(|batch| self.write_batch(batch, progress, summary))
-                },
+                || pending.take().map(|batch| self.write_batch(batch, progress, summary)),
             );
             if let Some(written) = written {
                 let units_done = written?;
@@ -220,10 +207,7 @@ impl Archive {
         let known_body = self.store.has_body(&hash).unwrap_or(false);
         let known_raw = self.store.has_raw(&raw_hash).unwrap_or(false);
         let key = ArticleKey::of(&record);
-        let captured_at = record
-            .captured_at
-            .unwrap_or_else(jiff::Timestamp::now)
-            .as_second();
+        let captured_at = record.captured_at.unwrap_or_else(jiff::Timestamp::now).as_second();
         Prepared {
             id: key.id(),
             key,
@@ -234,11 +218,7 @@ impl Archive {
             raw_len: record.raw.len() as u64,
             raw_blob: (!known_raw).then(|| codec::encode_blob(&record.raw)),
             captured_at,
-            record: Record {
-                raw: Vec::new(),
-                body: String::new(),
-                ..record
-            },
+            record: Record { raw: Vec::new(), body: String::new(), ..record },
         }
     }
 
@@ -338,9 +318,7 @@ fn add_version(article: &mut ArticleEntry, p: &Prepared) -> bool {
         ArticleKey::Url(_) => Link::Url,
         ArticleKey::Key { .. } => Link::Key,
     };
-    let at = article
-        .versions
-        .partition_point(|v| v.first_captured <= p.captured_at);
+    let at = article.versions.partition_point(|v| v.first_captured <= p.captured_at);
     article.versions.insert(
         at,
         VersionEntry {
@@ -379,9 +357,7 @@ fn reject(summary: &mut IngestSummary, progress: &dyn Progress, rejection: &Reje
 }
 
 /// Splits units into owned batches.
-fn batches(
-    units: Vec<Result<Unit, Rejection>>,
-) -> impl Iterator<Item = Vec<Result<Unit, Rejection>>> {
+fn batches(units: Vec<Result<Unit, Rejection>>) -> impl Iterator<Item = Vec<Result<Unit, Rejection>>> {
     let mut units = units.into_iter().peekable();
     std::iter::from_fn(move || {
         units.peek()?;

@@ -26,10 +26,7 @@ pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
         return date.to_zoned(TimeZone::UTC).ok().map(|z| z.timestamp());
     }
     if text.len() >= 9 && text.bytes().all(|b| b.is_ascii_digit()) {
-        return text
-            .parse::<i64>()
-            .ok()
-            .and_then(|s| Timestamp::from_second(s).ok());
+        return text.parse::<i64>().ok().and_then(|s| Timestamp::from_second(s).ok());
     }
     None
 }
@@ -44,10 +41,7 @@ pub fn parse_date(text: &str) -> Option<Date> {
     let mut day = None;
     let mut month = None;
     let mut year = None;
-    for token in text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
-    {
+    for token in text.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()) {
         if let Ok(n) = token.parse::<i16>() {
             if token.len() == 4 && year.is_none() {
                 year = Some(n);
@@ -80,8 +74,7 @@ fn month_number(name: &str) -> Option<i8> {
         .iter()
         .position(|names| {
             names.iter().any(|full| {
-                *full == name
-                    || (name.len() >= 3 && name.len() < full.len() && full.starts_with(name))
+                *full == name || (name.len() >= 3 && name.len() < full.len() && full.starts_with(name))
             })
         })
         .map(|i| i as i8 + 1)
@@ -98,18 +91,12 @@ pub fn normalize_published(text: &str) -> Option<String> {
     if looks_like_date_only {
         return parse_date(text).map(|d| d.to_string());
     }
-    Some(
-        parse_timestamp(text)
-            .map(|ts| format_time(ts.as_second()))
-            .unwrap_or_else(|| text.to_string()),
-    )
+    Some(parse_timestamp(text).map(|ts| format_time(ts.as_second())).unwrap_or_else(|| text.to_string()))
 }
 
 /// Formats Unix seconds as RFC 3339 in UTC (`2017-08-19T05:00:05Z`).
 pub fn format_time(seconds: i64) -> String {
-    Timestamp::from_second(seconds)
-        .map(|ts| ts.to_string())
-        .unwrap_or_else(|_| seconds.to_string())
+    Timestamp::from_second(seconds).map(|ts| ts.to_string()).unwrap_or_else(|_| seconds.to_string())
 }
 
 #[cfg(test)]
@@ -128,31 +115,16 @@ mod tests {
 
     #[test]
     fn reads_written_dates() {
-        assert_eq!(
-            parse_date("October 14, 2017"),
-            Some(jiff::civil::date(2017, 10, 14))
-        );
-        assert_eq!(
-            parse_date("lördag 19 augusti 2017"),
-            Some(jiff::civil::date(2017, 8, 19))
-        );
-        assert_eq!(
-            parse_date("14 Oct 2017"),
-            Some(jiff::civil::date(2017, 10, 14))
-        );
+        assert_eq!(parse_date("October 14, 2017"), Some(jiff::civil::date(2017, 10, 14)));
+        assert_eq!(parse_date("lördag 19 augusti 2017"), Some(jiff::civil::date(2017, 8, 19)));
+        assert_eq!(parse_date("14 Oct 2017"), Some(jiff::civil::date(2017, 10, 14)));
         assert_eq!(parse_date("Mejla"), None);
     }
 
     #[test]
     fn published_is_stored_in_one_form() {
-        assert_eq!(
-            normalize_published("October 14, 2017").as_deref(),
-            Some("2017-10-14")
-        );
-        assert_eq!(
-            normalize_published("2017-10-14T10:00:00+02:00").as_deref(),
-            Some("2017-10-14T08:00:00Z")
-        );
+        assert_eq!(normalize_published("October 14, 2017").as_deref(), Some("2017-10-14"));
+        assert_eq!(normalize_published("2017-10-14T10:00:00+02:00").as_deref(), Some("2017-10-14T08:00:00Z"));
         assert_eq!(normalize_published("sometime").as_deref(), Some("sometime"));
         assert_eq!(normalize_published("  "), None);
     }

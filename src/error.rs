@@ -23,22 +23,14 @@ pub enum Error {
         "archive {} uses format version {found}; this newsvault reads format version {supported} only",
         path.display()
     )]
-    FormatVersion {
-        path: PathBuf,
-        found: u32,
-        supported: u32,
-    },
+    FormatVersion { path: PathBuf, found: u32, supported: u32 },
 
     /// The archive was built with a normaliser this build does not know.
     #[error(
         "archive {} was built with normaliser version {found}; this newsvault knows versions 1 to {known}",
         path.display()
     )]
-    NormalizerVersion {
-        path: PathBuf,
-        found: u32,
-        known: u32,
-    },
+    NormalizerVersion { path: PathBuf, found: u32, known: u32 },
 
     /// A stored value could not be decoded.
     #[error("corrupt value in tree `{tree}`: {detail}")]
@@ -50,10 +42,7 @@ pub enum Error {
 
     /// A reference matched more than one thing.
     #[error("`{reference}` is ambiguous; it matches {}", candidates.join(", "))]
-    Ambiguous {
-        reference: String,
-        candidates: Vec<String>,
-    },
+    Ambiguous { reference: String, candidates: Vec<String> },
 
     /// A reference that is not a hash prefix, an article id or a URL.
     #[error(
@@ -67,10 +56,7 @@ pub enum Error {
 
     /// An I/O failure outside the database.
     #[error("{context}: {source}")]
-    Io {
-        context: String,
-        source: std::io::Error,
-    },
+    Io { context: String, source: std::io::Error },
 }
 
 /// The library's result type.

@@ -120,17 +120,16 @@ fn fold_characters(body: &str) -> String {
             }
             '\u{2028}' | '\u{2029}' => out.push('\n'),
             '\n' | '\t' => out.push(c),
-            '\u{00A0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200A}'
-            | '\u{202F}'
-            | '\u{205F}'
-            | '\u{3000}' => out.push(' '),
+            '\u{00A0}' | '\u{1680}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' => {
+                out.push(' ')
+            }
             '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' => {}
-            '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{2039}'
-            | '\u{203A}' => out.push('\''),
-            '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{00AB}'
-            | '\u{00BB}' => out.push('"'),
+            '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{2039}' | '\u{203A}' => {
+                out.push('\'')
+            }
+            '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{00AB}' | '\u{00BB}' => {
+                out.push('"')
+            }
             '\u{2010}'..='\u{2015}' | '\u{2212}' => out.push('-'),
             '\u{2026}' => out.push_str("..."),
             c if c.is_control() => {}
@@ -153,11 +152,7 @@ fn nfc(text: &str) -> std::borrow::Cow<'_, str> {
 /// Step 3: paragraphs are blank-line blocks when there are any, else lines.
 fn paragraphs(text: &str) -> Box<dyn Iterator<Item = &str> + '_> {
     let has_blank_line = text.trim().lines().any(|l| l.trim().is_empty());
-    if has_blank_line {
-        Box::new(BlankLineBlocks { rest: text })
-    } else {
-        Box::new(text.split('\n'))
-    }
+    if has_blank_line { Box::new(BlankLineBlocks { rest: text }) } else { Box::new(text.split('\n')) }
 }
 
 /// Splits text at lines that are empty or only whitespace.
@@ -225,10 +220,7 @@ mod tests {
 
     #[test]
     fn typographic_quotes_dashes_and_ellipsis_fold() {
-        assert_eq!(
-            normalize("“Yes” – it’s … done—now"),
-            "\"Yes\" - it's ... done-now"
-        );
+        assert_eq!(normalize("“Yes” – it’s … done—now"), "\"Yes\" - it's ... done-now");
     }
 
     #[test]
@@ -245,10 +237,7 @@ mod tests {
 
     #[test]
     fn one_changed_word_changes_the_text() {
-        assert_ne!(
-            normalize("Ten people died."),
-            normalize("Twelve people died.")
-        );
+        assert_ne!(normalize("Ten people died."), normalize("Twelve people died."));
     }
 
     #[test]

@@ -149,50 +149,33 @@ impl Archive {
         if !id::is_hex_prefix(reference) {
             return Err(Error::BadReference(reference.to_string()));
         }
-        let bodies = self
-            .store
-            .bodies_with_prefix(reference, MAX_CANDIDATES + 1)?;
-        let articles = self
-            .store
-            .articles_with_prefix(reference, MAX_CANDIDATES + 1)?;
+        let bodies = self.store.bodies_with_prefix(reference, MAX_CANDIDATES + 1)?;
+        let articles = self.store.articles_with_prefix(reference, MAX_CANDIDATES + 1)?;
         match (bodies.as_slice(), articles.as_slice()) {
             ([hash], []) => {
-                let article = self
-                    .store
-                    .articles_with_body(hash)?
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| Error::Corrupt {
+                let article = self.store.articles_with_body(hash)?.into_iter().next().ok_or_else(|| {
+                    Error::Corrupt {
                         tree: "body_articles",
                         detail: format!("body {} belongs to no article", hash.short()),
-                    })?;
-                Ok(Resolved::Version {
-                    article,
-                    hash: *hash,
-                })
+                    }
+                })?;
+                Ok(Resolved::Version { article, hash: *hash })
             }
             ([], [article]) => Ok(Resolved::Article(*article)),
             ([], []) => Err(Error::NotFound(reference.to_string())),
             _ => {
-                let mut candidates: Vec<String> = bodies
-                    .iter()
-                    .map(|h| format!("version {}", h.short()))
-                    .collect();
+                let mut candidates: Vec<String> =
+                    bodies.iter().map(|h| format!("version {}", h.short())).collect();
                 candidates.extend(articles.iter().map(|a| format!("article {}", a.short())));
                 candidates.truncate(MAX_CANDIDATES);
-                Err(Error::Ambiguous {
-                    reference: reference.to_string(),
-                    candidates,
-                })
+                Err(Error::Ambiguous { reference: reference.to_string(), candidates })
             }
         }
     }
 
     /// An article by id.
     pub fn article(&self, id: &ArticleId) -> Result<ArticleEntry> {
-        self.store
-            .article(id)?
-            .ok_or_else(|| Error::NotFound(id.to_hex()))
+        self.store.article(id)?.ok_or_else(|| Error::NotFound(id.to_hex()))
     }
 
     /// Resolves a reference to an article (a version reference gives its article).
@@ -309,10 +292,7 @@ impl Archive {
     pub fn body(&self, hash: &BodyHash) -> Result<String> {
         self.store.body(hash)?.ok_or_else(|| Error::Corrupt {
             tree: "bodies",
-            detail: format!(
-                "body {} is referenced but missing (run `newsvault verify`)",
-                hash.short()
-            ),
+            detail: format!("body {} is referenced but missing (run `newsvault verify`)", hash.short()),
         })
     }
 
@@ -326,14 +306,10 @@ impl Archive {
                 latest = Some(capture.raw);
             }
         }
-        let raw =
-            latest.ok_or_else(|| Error::NotFound(format!("a capture of {}", hash.short())))?;
+        let raw = latest.ok_or_else(|| Error::NotFound(format!("a capture of {}", hash.short())))?;
         self.store.raw(&raw)?.ok_or_else(|| Error::Corrupt {
             tree: "raws",
-            detail: format!(
-                "raw capture {} is referenced but missing (run `newsvault verify`)",
-                raw.short()
-            ),
+            detail: format!("raw capture {} is referenced but missing (run `newsvault verify`)", raw.short()),
         })
     }
 
@@ -362,10 +338,7 @@ impl Archive {
 
     /// Counts and sizes.
     pub fn stats(&self) -> Result<Stats> {
-        let mut stats = Stats {
-            normalizer: self.normalizer().0,
-            ..Stats::default()
-        };
+        let mut stats = Stats { normalizer: self.normalizer().0, ..Stats::default() };
         for item in self.store.articles() {
             let (_, article) = item?;
             stats.articles += 1;
@@ -382,22 +355,11 @@ impl Archive {
     }
 }
 
-fn find_version<'a>(
-    article: &'a ArticleEntry,
-    hash: &BodyHash,
-) -> Result<(usize, &'a VersionEntry)> {
-    article
-        .versions
-        .iter()
-        .enumerate()
-        .find(|(_, v)| v.hash == *hash)
-        .ok_or_else(|| Error::Corrupt {
-            tree: "articles",
-            detail: format!(
-                "body {} is linked to an article that lacks it",
-                hash.short()
-            ),
-        })
+fn find_version<'a>(article: &'a ArticleEntry, hash: &BodyHash) -> Result<(usize, &'a VersionEntry)> {
+    article.versions.iter().enumerate().find(|(_, v)| v.hash == *hash).ok_or_else(|| Error::Corrupt {
+        tree: "articles",
+        detail: format!("body {} is linked to an article that lacks it", hash.short()),
+    })
 }
 
 /// The name of a link, as printed.

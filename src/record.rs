@@ -106,11 +106,7 @@ impl ArticleKey {
                 hasher.update(b"url\0");
                 hasher.update(url.as_bytes());
             }
-            ArticleKey::Key {
-                source,
-                title,
-                published,
-            } => {
+            ArticleKey::Key { source, title, published } => {
                 hasher.update(b"key\0");
                 for part in [source, title, published] {
                     hasher.update(part.as_bytes());
@@ -132,20 +128,13 @@ pub fn canonical_url(url: &str) -> String {
 }
 
 fn fold_key_part(part: Option<&str>) -> String {
-    part.unwrap_or("")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    part.unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 /// The date of a published timestamp (`2017-10-14T08:00:00Z` -> `2017-10-14`), so that a
 /// re-scrape that only gained a time of day keeps its key.
 fn date_part(published: &str) -> &str {
-    published
-        .get(..10)
-        .filter(|d| d.as_bytes().get(4) == Some(&b'-'))
-        .unwrap_or(published)
+    published.get(..10).filter(|d| d.as_bytes().get(4) == Some(&b'-')).unwrap_or(published)
 }
 
 #[cfg(test)]
@@ -154,14 +143,8 @@ mod tests {
 
     #[test]
     fn url_fragment_does_not_change_identity() {
-        let a = Record {
-            url: Some("https://x.se/a#comments".into()),
-            ..Default::default()
-        };
-        let b = Record {
-            url: Some(" https://x.se/a ".into()),
-            ..Default::default()
-        };
+        let a = Record { url: Some("https://x.se/a#comments".into()), ..Default::default() };
+        let b = Record { url: Some(" https://x.se/a ".into()), ..Default::default() };
         assert_eq!(ArticleKey::of(&a).id(), ArticleKey::of(&b).id());
     }
 
@@ -180,10 +163,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(ArticleKey::of(&a).id(), ArticleKey::of(&b).id());
-        let c = Record {
-            title: Some("another".into()),
-            ..b
-        };
+        let c = Record { title: Some("another".into()), ..b };
         assert_ne!(ArticleKey::of(&a).id(), ArticleKey::of(&c).id());
     }
 }

@@ -33,11 +33,7 @@ pub struct VerifyReport {
 
 impl VerifyReport {
     fn problem(&mut self, tree: &'static str, key: impl Into<String>, what: impl Into<String>) {
-        self.problems.push(Problem {
-            tree,
-            key: key.into(),
-            what: what.into(),
-        });
+        self.problems.push(Problem { tree, key: key.into(), what: what.into() });
     }
 
     /// Whether nothing was found wrong.
@@ -50,14 +46,14 @@ impl Archive {
     /// Checks the whole archive.
     pub fn verify(&self) -> Result<VerifyReport> {
         let mut report = VerifyReport::default();
-        let bodies: HashSet<BodyHash> =
-            self.verify_blobs("bodies", &mut report, |key, bytes| {
-                let hash = BodyHash::from_slice(key)?;
-                Some(BodyHash::of(std::str::from_utf8(bytes).ok()?) == hash)
-            })?;
-        let raws: HashSet<RawHash> = self.verify_blobs("raws", &mut report, |key, bytes| {
-            Some(RawHash::from_slice(key)? == RawHash::of(bytes))
-        })?;
+        let bodies = verify_blobs("bodies", self.store.bodies(), &mut report, |key, bytes| {
+            let hash = BodyHash::from_slice(key)?;
+            (BodyHash::of(std::str::from_utf8(bytes).ok()?) == hash).then_some(hash)
+        });
+        let raws = verify_blobs("raws", self.store.raws(), &mut report, |key, bytes| {
+            let hash = RawHash::from_slice(key)?;
+            (RawHash::of(bytes) == hash).then_some(hash)
+        });
 
         let mut versions: HashMap<ArticleId, HashSet<BodyHash>> = HashMap::new();
         for item in self.store.articles() {
@@ -70,11 +66,7 @@ impl Archive {
                 }
             };
             if article.key.id() != id {
-                report.problem(
-                    "articles",
-                    id.short(),
-                    "stored under an id that its key does not give",
-                );
+                report.problem("articles", id.short(), "stored under an id that its key does not give");
             }
             for version in &article.versions {
                 if !bodies.contains(&version.hash) {
@@ -91,15 +83,12 @@ impl Archive {
         for item in self.store.body_links() {
             report.checked += 1;
             match item {
-                Ok((hash, article))
-                    if !versions.get(&article).is_some_and(|v| v.contains(&hash)) =>
-                {
-                    report.problem(
+                Ok((hash, article)) if !versions.get(&article).is_some_and(|v| v.contains(&hash)) => report
+                    .problem(
                         "body_articles",
                         hash.short(),
                         format!("links to article {} which lacks it", article.short()),
-                    )
-                }
+                    ),
                 Ok(_) => {}
                 Err(e) => report.problem("body_articles", "?", e.to_string()),
             }
@@ -115,18 +104,13 @@ impl Archive {
                 }
             };
             match versions.get(&article) {
-                None => report.problem(
-                    "captures",
-                    article.short(),
-                    "capture of an article that does not exist",
-                ),
+                None => {
+                    report.problem("captures", article.short(), "capture of an article that does not exist")
+                }
                 Some(v) if !v.contains(&capture.body) => report.problem(
                     "captures",
                     article.short(),
-                    format!(
-                        "capture of body {} which is not a version of the article",
-                        capture.body.short()
-                    ),
+                    format!("capture of body {} which is not a version of the article", capture.body.short()),
                 ),
                 Some(_) => {}
             }
@@ -140,63 +124,36 @@ impl Archive {
         }
         Ok(report)
     }
+}
 
-    /// Decodes and re-hashes every value of a blob tree; returns the keys that are sound.
-    fn verify_blobs<K: Eq + std::hash::Hash + Copy>(
-        &self,
-        tree: &'static str,
-        report: &mut VerifyReport,
-        hash_matches: impl Fn(&[u8], &[u8]) -> Option<bool>,
-    ) -> Result<HashSet<K>>
-    where
-        K: FromKey,
-    {
-        let mut sound = HashSet::new();
-        let items: Box<dyn Iterator<Item = Result<(sled::IVec, sled::IVec)>>> = match tree {
-            "bodies" => Box::new(self.store.bodies()),
-            _ => Box::new(self.store.raws()),
-        };
-        for item in items {
-            report.checked += 1;
-            let (key, value) = match item {
-                Ok(kv) => kv,
-                Err(e) => {
-                    report.problem(tree, "?", e.to_string());
-                    continue;
-                }
-            };
-            let short = crate::id::hex(&key[..key.len().min(6)]);
-            let bytes = match codec::decode_blob(tree, &value) {
-                Ok(bytes) => bytes,
-                Err(e) => {
-                    report.problem(tree, short, e.to_string());
-                    continue;
-                }
-            };
-            match (hash_matches(&key, &bytes), K::from_key(&key)) {
-                (Some(true), Some(k)) => {
-                    sound.insert(k);
-                }
-                _ => report.problem(tree, short, "content does not match its hash"),
+/// Decodes and re-hashes every value of a blob tree; returns the keys that are sound.
+/// `sound_key` gives the key's id when the decoded content matches it.
+fn verify_blobs<K: Eq + std::hash::Hash>(
+    tree: &'static str,
+    items: impl Iterator<Item = Result<(sled::IVec, sled::IVec)>>,
+    report: &mut VerifyReport,
+    sound_key: impl Fn(&[u8], &[u8]) -> Option<K>,
+) -> HashSet<K> {
+    let mut sound = HashSet::new();
+    for item in items {
+        report.checked += 1;
+        let (key, value) = match item {
+            Ok(kv) => kv,
+            Err(e) => {
+                report.problem(tree, "?", e.to_string());
+                continue;
             }
+        };
+        let short = crate::id::hex(&key[..key.len().min(6)]);
+        match codec::decode_blob(tree, &value) {
+            Ok(bytes) => match sound_key(&key, &bytes) {
+                Some(id) => {
+                    sound.insert(id);
+                }
+                None => report.problem(tree, short, "content does not match its hash"),
+            },
+            Err(e) => report.problem(tree, short, e.to_string()),
         }
-        Ok(sound)
     }
-}
-
-/// Ids that are tree keys.
-trait FromKey: Sized {
-    fn from_key(key: &[u8]) -> Option<Self>;
-}
-
-impl FromKey for BodyHash {
-    fn from_key(key: &[u8]) -> Option<Self> {
-        BodyHash::from_slice(key)
-    }
-}
-
-impl FromKey for RawHash {
-    fn from_key(key: &[u8]) -> Option<Self> {
-        RawHash::from_slice(key)
-    }
+    sound
 }

@@ -22,8 +22,10 @@ pub const EXIT_FAILURE: u8 = 1;
 /// every capture recorded and every article's versions kept in capture order.
 #[derive(Debug, Parser)]
 #[command(name = "newsvault", version, max_term_width = 100)]
-#[command(after_help = "Start with `newsvault ingest PATH...`, then `newsvault list` and `newsvault show REF`.\n\
-REF is a version hash or article id (any unique prefix of 4+ hex characters) or an article URL.")]
+#[command(
+    after_help = "Start with `newsvault ingest PATH...`, then `newsvault list` and `newsvault show REF`.\n\
+REF is a version hash or article id (any unique prefix of 4+ hex characters) or an article URL."
+)]
 pub struct Cli {
     /// The archive directory (created by the first ingest).
     #[arg(long, global = true, env = "NEWSVAULT_ARCHIVE", default_value = ".newsvault", value_name = "DIR")]
@@ -217,7 +219,11 @@ fn ingest(cli: &Cli, args: &IngestArgs, style: &render::Style, out: &mut impl Wr
 
 /// Whether an error is a closed stdout (`newsvault list | head`): not a failure.
 pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     error.chain().any(|cause| {
-        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .is_some_and(|e| e.io_error_kind() == Some(BrokenPipe))
     })
 }

@@ -18,9 +18,11 @@ impl Bar {
             if visible { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
         );
         bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta})")
-                .expect("the template is valid because it is a constant")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta})",
+            )
+            .expect("the template is valid because it is a constant")
+            .progress_chars("=> "),
         );
         Bar { bar }
     }

@@ -96,7 +96,11 @@ pub fn show(out: &mut impl Write, style: &Style, v: &VersionView) -> Result<()> 
         writeln!(out, "{} {}", style.dim(&format!("{name:<11}")), sanitize::line(value))
     };
     field(out, "version", &v.hash)?;
-    field(out, "article", &format!("{}  (version {} of {}, linked by {})", v.article, v.version, v.versions, v.link))?;
+    field(
+        out,
+        "article",
+        &format!("{}  (version {} of {}, linked by {})", v.article, v.version, v.versions, v.link),
+    )?;
     let m = &v.meta;
     for (name, value) in [
         ("title", &v.title),
@@ -118,8 +122,8 @@ pub fn show(out: &mut impl Write, style: &Style, v: &VersionView) -> Result<()> 
     for other in &v.also_in {
         field(out, "also in", other)?;
     }
-    for headline in &m.related {
-        field(out, "related", headline)?;
+    if !m.related.is_empty() {
+        field(out, "related", &format!("{} other headlines on the page (see --json)", m.related.len()))?;
     }
     writeln!(out)?;
     writeln!(out, "{}", sanitize::for_terminal(&v.body, true))?;
@@ -137,7 +141,13 @@ pub fn raw(out: &mut impl Write, bytes: &[u8]) -> Result<()> {
 }
 
 /// `log`.
-pub fn log(out: &mut impl Write, style: &Style, id: &ArticleId, article: &ArticleEntry, rows: &[LogRow]) -> Result<()> {
+pub fn log(
+    out: &mut impl Write,
+    style: &Style,
+    id: &ArticleId,
+    article: &ArticleEntry,
+    rows: &[LogRow],
+) -> Result<()> {
     if !style.json {
         writeln!(out, "{} {}  {}", style.bold("article"), id, opt(&article.url))?;
     }

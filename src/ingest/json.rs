@@ -13,36 +13,14 @@ use crate::dates;
 use crate::record::{Origin, PageMeta, Record};
 
 /// Field names read as the body, in order of preference.
-const BODY_FIELDS: &[&str] = &[
-    "body",
-    "text",
-    "maintext",
-    "raw_text",
-    "content",
-    "articleBody",
-    "article_body",
-];
+const BODY_FIELDS: &[&str] =
+    &["body", "text", "maintext", "raw_text", "content", "articleBody", "article_body"];
 const TITLE_FIELDS: &[&str] = &["title", "headline"];
 const URL_FIELDS: &[&str] = &["url", "canonical_url", "source_url", "link", "uri"];
-const PUBLISHED_FIELDS: &[&str] = &[
-    "published",
-    "date_publish",
-    "datePublished",
-    "published_at",
-    "publish_date",
-    "pubdate",
-    "date",
-];
-const SOURCE_FIELDS: &[&str] = &[
-    "source",
-    "source_domain",
-    "outlet",
-    "hostname",
-    "source-hostname",
-    "sitename",
-    "site_name",
-    "domain",
-];
+const PUBLISHED_FIELDS: &[&str] =
+    &["published", "date_publish", "datePublished", "published_at", "publish_date", "pubdate", "date"];
+const SOURCE_FIELDS: &[&str] =
+    &["source", "source_domain", "outlet", "hostname", "source-hostname", "sitename", "site_name", "domain"];
 const CAPTURED_FIELDS: &[&str] = &[
     "captured_at",
     "date_download",
@@ -64,10 +42,7 @@ pub fn split_lines(file: &str, bytes: &[u8]) -> Vec<Result<Unit, Rejection>> {
         .map(|(i, line)| {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             Ok(Unit {
-                origin: Origin {
-                    file: file.to_string(),
-                    record: Some(i as u64 + 1),
-                },
+                origin: Origin { file: file.to_string(), record: Some(i as u64 + 1) },
                 raw: line.to_vec(),
                 ..Unit::default()
             })
@@ -77,10 +52,7 @@ pub fn split_lines(file: &str, bytes: &[u8]) -> Vec<Result<Unit, Rejection>> {
 
 /// Splits a JSON document: one record, or an array of records (one unit each).
 pub fn split_document(file: &str, bytes: &[u8]) -> Vec<Result<Unit, Rejection>> {
-    let whole = Origin {
-        file: file.to_string(),
-        record: None,
-    };
+    let whole = Origin { file: file.to_string(), record: None };
     let text = match super::decode_text(bytes) {
         Ok(text) => text,
         Err(reason) => return vec![Err(Rejection::new(whole, reason))],
@@ -91,21 +63,14 @@ pub fn split_document(file: &str, bytes: &[u8]) -> Vec<Result<Unit, Rejection>> 
             .enumerate()
             .map(|(i, item)| {
                 Ok(Unit {
-                    origin: Origin {
-                        file: file.to_string(),
-                        record: Some(i as u64 + 1),
-                    },
+                    origin: Origin { file: file.to_string(), record: Some(i as u64 + 1) },
                     raw: serde_json::to_vec(&item)
                         .expect("a parsed JSON value serialises because it came from JSON"),
                     ..Unit::default()
                 })
             })
             .collect(),
-        Ok(_) => vec![Ok(Unit {
-            origin: whole,
-            raw: bytes.to_vec(),
-            ..Unit::default()
-        })],
+        Ok(_) => vec![Ok(Unit { origin: whole, raw: bytes.to_vec(), ..Unit::default() })],
         Err(e) => vec![Err(Rejection::new(whole, format!("invalid JSON: {e}")))],
     }
 }
@@ -137,35 +102,23 @@ fn map_newsdiffs(fields: &Map<String, Value>) -> Result<Record, String> {
         }
     }
     // The headline is the longest remaining line; a shorter one is the byline.
-    let title_at =
-        (0..others.len()).max_by_key(|&i| (others[i].chars().count(), std::cmp::Reverse(i)));
+    let title_at = (0..others.len()).max_by_key(|&i| (others[i].chars().count(), std::cmp::Reverse(i)));
     let title = title_at.map(|i| others[i].to_string());
-    let byline = others
-        .iter()
-        .enumerate()
-        .find(|(i, _)| Some(*i) != title_at)
-        .map(|(_, l)| l.to_string());
+    let byline = others.iter().enumerate().find(|(i, _)| Some(*i) != title_at).map(|(_, l)| l.to_string());
     Ok(Record {
         url: string_field(fields, &["url"]),
         title,
         published: date.and_then(dates::parse_date).map(|d| d.to_string()),
-        captured_at: string_field(fields, &["captured_at"])
-            .as_deref()
-            .and_then(dates::parse_timestamp),
+        captured_at: string_field(fields, &["captured_at"]).as_deref().and_then(dates::parse_timestamp),
         source: string_field(fields, &["outlet"]),
         body: body.to_string(),
-        meta: PageMeta {
-            byline,
-            ..PageMeta::default()
-        },
+        meta: PageMeta { byline, ..PageMeta::default() },
         ..Record::default()
     })
 }
 
 fn is_date_line(line: &str) -> bool {
-    line.starts_with("Publicerad")
-        || line.starts_with("Uppdaterad")
-        || dates::parse_date(line).is_some()
+    line.starts_with("Publicerad") || line.starts_with("Uppdaterad") || dates::parse_date(line).is_some()
 }
 
 fn map_generic(fields: &Map<String, Value>) -> Result<Record, String> {
@@ -173,8 +126,7 @@ fn map_generic(fields: &Map<String, Value>) -> Result<Record, String> {
     // trafilatura puts the URL in `source`; others put the outlet there.
     let source_field = string_field(fields, &["source"]);
     let source_is_url = source_field.as_deref().is_some_and(|s| s.contains("://"));
-    let url =
-        string_field(fields, URL_FIELDS).or_else(|| source_field.clone().filter(|_| source_is_url));
+    let url = string_field(fields, URL_FIELDS).or_else(|| source_field.clone().filter(|_| source_is_url));
     let source = if source_is_url {
         string_field(fields, &SOURCE_FIELDS[1..])
     } else {
@@ -183,12 +135,8 @@ fn map_generic(fields: &Map<String, Value>) -> Result<Record, String> {
     Ok(Record {
         url,
         title: string_field(fields, TITLE_FIELDS),
-        published: string_field(fields, PUBLISHED_FIELDS)
-            .as_deref()
-            .and_then(dates::normalize_published),
-        captured_at: string_field(fields, CAPTURED_FIELDS)
-            .as_deref()
-            .and_then(dates::parse_timestamp),
+        published: string_field(fields, PUBLISHED_FIELDS).as_deref().and_then(dates::normalize_published),
+        captured_at: string_field(fields, CAPTURED_FIELDS).as_deref().and_then(dates::parse_timestamp),
         source,
         body,
         meta: PageMeta {
@@ -222,11 +170,7 @@ fn missing_body(fields: &Map<String, Value>) -> String {
     format!(
         "no article text: expected a field named one of {}; found {}",
         BODY_FIELDS.join(", "),
-        if found.is_empty() {
-            "no fields".to_string()
-        } else {
-            found.join(", ")
-        }
+        if found.is_empty() { "no fields".to_string() } else { found.join(", ") }
     )
 }
 
@@ -260,8 +204,7 @@ mod tests {
 
     #[test]
     fn newsdiffs_header_without_body_is_an_empty_body() {
-        let r = parse_record(r#"{"article_id": "a", "outlet": "o", "text": "Rubrik\nNAMN\n"}"#)
-            .unwrap();
+        let r = parse_record(r#"{"article_id": "a", "outlet": "o", "text": "Rubrik\nNAMN\n"}"#).unwrap();
         assert_eq!(r.title.as_deref(), Some("Rubrik"));
         assert_eq!(r.body, "");
     }
@@ -278,10 +221,7 @@ mod tests {
         assert_eq!(r.meta.byline.as_deref(), Some("A, B"));
         let tr = r#"{"title": "T", "text": "B", "source": "https://b.org/y", "hostname": "b.org", "date": "2021-05-06"}"#;
         let r = parse_record(tr).unwrap();
-        assert_eq!(
-            (r.url.as_deref(), r.source.as_deref()),
-            (Some("https://b.org/y"), Some("b.org"))
-        );
+        assert_eq!((r.url.as_deref(), r.source.as_deref()), (Some("https://b.org/y"), Some("b.org")));
         assert_eq!(r.published.as_deref(), Some("2021-05-06"));
     }
 
@@ -296,10 +236,7 @@ mod tests {
     #[test]
     fn lines_are_numbered_from_one_and_blank_lines_skipped() {
         let units = split_lines("f", b"{}\n\n{}\r\n");
-        let numbers: Vec<_> = units
-            .iter()
-            .map(|u| u.as_ref().unwrap().origin.record)
-            .collect();
+        let numbers: Vec<_> = units.iter().map(|u| u.as_ref().unwrap().origin.record).collect();
         assert_eq!(numbers, vec![Some(1), Some(3)]);
         assert_eq!(units[1].as_ref().unwrap().raw, b"{}");
     }

@@ -57,10 +57,7 @@ pub struct Rejection {
 impl Rejection {
     /// A rejection at `origin`.
     pub fn new(origin: Origin, reason: impl Into<String>) -> Self {
-        Rejection {
-            origin,
-            reason: reason.into(),
-        }
+        Rejection { origin, reason: reason.into() }
     }
 }
 
@@ -89,7 +86,7 @@ impl Input {
     }
 
     /// Size on disk, when known (for progress).
-    pub fn len(&self) -> u64 {
+    pub fn size(&self) -> u64 {
         match self {
             Input::File(path) => std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
             Input::Stdin => 0,
@@ -139,23 +136,16 @@ pub fn expand_inputs(paths: &[PathBuf]) -> Vec<Result<Input, Rejection>> {
 }
 
 fn origin_of(path: &Path) -> Origin {
-    Origin {
-        file: path.display().to_string(),
-        record: None,
-    }
+    Origin { file: path.display().to_string(), record: None }
 }
 
 /// Reads an input whole, decompressing gzip (detected by its magic bytes), refusing
 /// anything that would expand past [`MAX_INPUT_BYTES`].
 pub fn read_input(input: &Input) -> Result<Vec<u8>, Rejection> {
-    let at = Origin {
-        file: input.name(),
-        record: None,
-    };
+    let at = Origin { file: input.name(), record: None };
     let reader: Box<dyn Read> = match input {
         Input::File(path) => Box::new(
-            std::fs::File::open(path)
-                .map_err(|e| Rejection::new(at.clone(), format!("cannot open: {e}")))?,
+            std::fs::File::open(path).map_err(|e| Rejection::new(at.clone(), format!("cannot open: {e}")))?,
         ),
         Input::Stdin => Box::new(std::io::stdin().lock()),
     };
@@ -163,30 +153,17 @@ pub fn read_input(input: &Input) -> Result<Vec<u8>, Rejection> {
     let head = std::io::BufRead::fill_buf(&mut reader)
         .map_err(|e| Rejection::new(at.clone(), format!("cannot read: {e}")))?;
     let gzipped = head.starts_with(&[0x1f, 0x8b]);
-    let source: Box<dyn Read> = if gzipped {
-        Box::new(flate2::read::MultiGzDecoder::new(reader))
-    } else {
-        Box::new(reader)
-    };
+    let source: Box<dyn Read> =
+        if gzipped { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
     let mut bytes = Vec::new();
-    source
-        .take(MAX_INPUT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| {
-            let what = if gzipped {
-                "gzip data is damaged or truncated"
-            } else {
-                "cannot read"
-            };
-            Rejection::new(at.clone(), format!("{what}: {e}"))
-        })?;
+    source.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(|e| {
+        let what = if gzipped { "gzip data is damaged or truncated" } else { "cannot read" };
+        Rejection::new(at.clone(), format!("{what}: {e}"))
+    })?;
     if bytes.len() as u64 > MAX_INPUT_BYTES {
         return Err(Rejection::new(
             at,
-            format!(
-                "expands to more than {} MiB; split it into smaller files",
-                MAX_INPUT_BYTES >> 20
-            ),
+            format!("expands to more than {} MiB; split it into smaller files", MAX_INPUT_BYTES >> 20),
         ));
     }
     Ok(bytes)
@@ -215,10 +192,7 @@ pub fn decode_text(bytes: &[u8]) -> Result<Cow<'_, str>, String> {
 
 fn looks_binary(bytes: &[u8]) -> bool {
     let sample = &bytes[..bytes.len().min(8192)];
-    let controls = sample
-        .iter()
-        .filter(|&&b| b < 0x09 || (0x0e..0x20).contains(&b))
-        .count();
+    let controls = sample.iter().filter(|&&b| b < 0x09 || (0x0e..0x20).contains(&b)).count();
     sample.contains(&0) || controls * 20 > sample.len()
 }
 
@@ -240,28 +214,16 @@ pub fn detect_format(name: &str, bytes: &[u8]) -> Format {
 
 fn detect_by_content(bytes: &[u8]) -> Format {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(bytes.len());
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
     let head = &bytes[start..bytes.len().min(start + 1024)];
     let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
     if head.starts_with(b"WARC/") {
         Format::Warc
     } else if head.starts_with(b"{") {
-        let first_line = bytes[start..]
-            .split(|&b| b == b'\n')
-            .next()
-            .unwrap_or_default();
+        let first_line = bytes[start..].split(|&b| b == b'\n').next().unwrap_or_default();
         let one_record_per_line = serde_json::from_slice::<serde_json::Value>(first_line).is_ok()
-            && bytes[start + first_line.len()..]
-                .iter()
-                .any(|b| !b.is_ascii_whitespace());
-        if one_record_per_line {
-            Format::Jsonl
-        } else {
-            Format::Json
-        }
+            && bytes[start + first_line.len()..].iter().any(|b| !b.is_ascii_whitespace());
+        if one_record_per_line { Format::Jsonl } else { Format::Json }
     } else if head.starts_with(b"[") {
         Format::Json
     } else if lower.starts_with("<!doctype html")
@@ -297,12 +259,7 @@ pub fn split_units(format: Format, input: &Input, bytes: Vec<u8>) -> Vec<Result<
         Format::Json => json::split_document(&file, &bytes),
         Format::Warc => warc::split(&file, &bytes),
         Format::Text | Format::Html => {
-            vec![Ok(Unit {
-                origin: Origin { file, record: None },
-                raw: bytes,
-                url: None,
-                captured_at: None,
-            })]
+            vec![Ok(Unit { origin: Origin { file, record: None }, raw: bytes, url: None, captured_at: None })]
         }
     };
     for unit in units.iter_mut().flatten() {
@@ -354,7 +311,8 @@ mod tests {
 
     #[test]
     fn latin1_text_is_decoded_and_binary_refused() {
-        let latin1 = b"R\xe4ksm\xf6rg\xe5s med sm\xf6r och \xe4gg, en klassisk svensk r\xe4tt som m\xe5nga \xe4lskar.";
+        let latin1 =
+            b"R\xe4ksm\xf6rg\xe5s med sm\xf6r och \xe4gg, en klassisk svensk r\xe4tt som m\xe5nga \xe4lskar.";
         assert!(decode_text(latin1).unwrap().contains("Räksmörgås"));
         assert!(decode_text(b"\x00\x01\x02binary").is_err());
         assert_eq!(decode_text(b"\xEF\xBB\xBFhej").unwrap(), "hej");
@@ -362,10 +320,7 @@ mod tests {
 
     #[test]
     fn hosts_are_read_from_urls() {
-        assert_eq!(
-            host_of("https://www.SVT.se:443/a?b").as_deref(),
-            Some("www.svt.se")
-        );
+        assert_eq!(host_of("https://www.SVT.se:443/a?b").as_deref(), Some("www.svt.se"));
         assert_eq!(host_of("not a url"), None);
     }
 }

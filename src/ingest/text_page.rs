@@ -23,23 +23,12 @@ fn page_head(lines: &[&str]) -> Option<(String, Option<String>)> {
     let (date, section) = rest.split_once(' ').unwrap_or((rest, ""));
     let date = dates::parse_date(date)?;
     let section = section.trim();
-    Some((
-        date.to_string(),
-        (!section.is_empty()).then(|| section.to_string()),
-    ))
+    Some((date.to_string(), (!section.is_empty()).then(|| section.to_string())))
 }
 
 fn parse_page(lines: &[&str], published: String, section: Option<String>) -> Record {
-    let mut meta = PageMeta {
-        section,
-        ..PageMeta::default()
-    };
-    let mut rest = lines
-        .iter()
-        .map(|l| l.trim())
-        .skip_while(|l| l.is_empty())
-        .skip(1)
-        .peekable();
+    let mut meta = PageMeta { section, ..PageMeta::default() };
+    let mut rest = lines.iter().map(|l| l.trim()).skip_while(|l| l.is_empty()).skip(1).peekable();
 
     if rest.peek().is_some_and(|l| is_reading_time(l)) {
         meta.reading_time = rest.next().map(str::to_string);
@@ -89,21 +78,9 @@ fn parse_page(lines: &[&str], published: String, section: Option<String>) -> Rec
 
 fn parse_plain(lines: &[&str]) -> Result<Record, String> {
     let mut rest = lines.iter().skip_while(|l| l.trim().is_empty());
-    let title = rest
-        .next()
-        .map(|t| t.trim().to_string())
-        .ok_or("empty file")?;
-    let body = rest
-        .copied()
-        .collect::<Vec<_>>()
-        .join("\n")
-        .trim()
-        .to_string();
-    Ok(Record {
-        title: Some(title),
-        body,
-        ..Record::default()
-    })
+    let title = rest.next().map(|t| t.trim().to_string()).ok_or("empty file")?;
+    let body = rest.copied().collect::<Vec<_>>().join("\n").trim().to_string();
+    Ok(Record { title: Some(title), body, ..Record::default() })
 }
 
 fn is_reading_time(line: &str) -> bool {
@@ -113,8 +90,7 @@ fn is_reading_time(line: &str) -> bool {
 
 fn strip_prefix_ignore_case<'a>(line: &'a str, prefix: &str) -> Option<&'a str> {
     let head = line.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &line[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix).then(|| &line[prefix.len()..])
 }
 
 #[cfg(test)]
@@ -152,10 +128,7 @@ Ferry timetable changes for the spring
         assert_eq!(r.published.as_deref(), Some("2024-03-02"));
         assert_eq!(r.meta.section.as_deref(), Some("SCIENCE"));
         assert_eq!(r.meta.reading_time.as_deref(), Some("3 MIN READ"));
-        assert_eq!(
-            r.title.as_deref(),
-            Some("Lighthouse keepers return to the northern cape")
-        );
+        assert_eq!(r.title.as_deref(), Some("Lighthouse keepers return to the northern cape"));
         assert_eq!(
             r.meta.standfirst.as_deref(),
             Some("A volunteer crew has relit the old lamp after forty dark winters.")
@@ -164,16 +137,10 @@ Ferry timetable changes for the spring
             r.meta.caption.as_deref(),
             Some("The restored lamp seen from the harbour at dusk. (Pat Doe) / Coast Press")
         );
-        assert_eq!(
-            r.meta.attribution.as_deref(),
-            Some("Coast Desk and agencies")
-        );
+        assert_eq!(r.meta.attribution.as_deref(), Some("Coast Desk and agencies"));
         assert_eq!(
             r.meta.related,
-            vec![
-                "Harbour festival draws record crowds",
-                "Ferry timetable changes for the spring"
-            ]
+            vec!["Harbour festival draws record crowds", "Ferry timetable changes for the spring"]
         );
         assert!(r.body.starts_with("The lamp at the northern cape"));
         assert!(r.body.contains("Forty dark winters"));

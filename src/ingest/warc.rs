@@ -7,10 +7,7 @@ use crate::record::Origin;
 pub fn split(file: &str, bytes: &[u8]) -> Vec<Result<Unit, Rejection>> {
     let _ = bytes;
     vec![Err(Rejection::new(
-        Origin {
-            file: file.to_string(),
-            record: None,
-        },
+        Origin { file: file.to_string(), record: None },
         "WARC input is not supported yet",
     ))]
 }

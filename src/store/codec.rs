@@ -27,35 +27,46 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 pub fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T> {
     let payload = versioned_payload(tree, bytes)?;
     let (value, used) = bincode::serde::decode_from_slice(payload, bincode::config::standard())
-        .map_err(|e| Error::Corrupt {
-            tree,
-            detail: e.to_string(),
-        })?;
+        .map_err(|e| Error::Corrupt { tree, detail: e.to_string() })?;
     if used != payload.len() {
-        return Err(Error::Corrupt {
-            tree,
-            detail: format!("{} trailing bytes", payload.len() - used),
-        });
+        return Err(Error::Corrupt { tree, detail: format!("{} trailing bytes", payload.len() - used) });
     }
     Ok(value)
 }
 
+thread_local! {
+    /// One compression context per thread: creating a zstd context costs more than
+    /// compressing a short article with it.
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// Compresses bytes (a body or a raw capture) for storage.
 pub fn encode_blob(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() / 2 + 16);
+    let frame = COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let compressor = match slot.as_mut() {
+            Some(compressor) => compressor,
+            None => slot.insert(
+                zstd::bulk::Compressor::new(ZSTD_LEVEL)
+                    .expect("zstd accepts level 3 because it is in its range"),
+            ),
+        };
+        compressor
+            .compress(bytes)
+            .expect("compressing into memory cannot fail because the buffer is sized by zstd")
+    });
+    let mut out = Vec::with_capacity(frame.len() + 1);
     out.push(VALUE_VERSION);
-    zstd::stream::copy_encode(bytes, &mut out, ZSTD_LEVEL)
-        .expect("compressing into a Vec cannot fail because writes to memory never fail");
+    out.extend_from_slice(&frame);
     out
 }
 
 /// Decompresses a stored blob read from `tree`.
 pub fn decode_blob(tree: &'static str, bytes: &[u8]) -> Result<Vec<u8>> {
     let payload = versioned_payload(tree, bytes)?;
-    zstd::stream::decode_all(payload).map_err(|e| Error::Corrupt {
-        tree,
-        detail: format!("compressed data: {e}"),
-    })
+    zstd::stream::decode_all(payload)
+        .map_err(|e| Error::Corrupt { tree, detail: format!("compressed data: {e}") })
 }
 
 fn versioned_payload<'a>(tree: &'static str, bytes: &'a [u8]) -> Result<&'a [u8]> {
@@ -65,10 +76,7 @@ fn versioned_payload<'a>(tree: &'static str, bytes: &'a [u8]) -> Result<&'a [u8]
             tree,
             detail: format!("value format version {other}, this newsvault reads {VALUE_VERSION}"),
         }),
-        None => Err(Error::Corrupt {
-            tree,
-            detail: "empty value".into(),
-        }),
+        None => Err(Error::Corrupt { tree, detail: "empty value".into() }),
     }
 }
 
@@ -81,10 +89,7 @@ mod tests {
         let value = (String::from("title"), Some(7u64), vec![1u8, 2]);
         let bytes = encode(&value);
         assert_eq!(bytes[0], VALUE_VERSION);
-        assert_eq!(
-            decode::<(String, Option<u64>, Vec<u8>)>("t", &bytes).unwrap(),
-            value
-        );
+        assert_eq!(decode::<(String, Option<u64>, Vec<u8>)>("t", &bytes).unwrap(), value);
     }
 
     #[test]
@@ -99,12 +104,7 @@ mod tests {
     fn other_versions_and_damage_are_errors() {
         let mut bytes = encode(&1u32);
         bytes[0] = 9;
-        assert!(
-            decode::<u32>("t", &bytes)
-                .unwrap_err()
-                .to_string()
-                .contains("version 9")
-        );
+        assert!(decode::<u32>("t", &bytes).unwrap_err().to_string().contains("version 9"));
         assert!(decode_blob("t", &[VALUE_VERSION, 1, 2, 3]).is_err());
         assert!(decode::<u32>("t", &[]).is_err());
     }

@@ -63,9 +63,7 @@ impl Store {
     pub fn open(path: &Path, mode: OpenMode) -> Result<Store> {
         let exists = path.join("conf").exists() || path.join("db").exists();
         if mode == OpenMode::Existing && !exists {
-            return Err(Error::NoArchive {
-                path: path.to_path_buf(),
-            });
+            return Err(Error::NoArchive { path: path.to_path_buf() });
         }
         let db = sled::Config::new()
             .path(path)
@@ -119,28 +117,20 @@ impl Store {
             return Ok(None);
         };
         let text = codec::decode_blob("bodies", &bytes)?;
-        String::from_utf8(text)
-            .map(Some)
-            .map_err(|_| Error::Corrupt {
-                tree: "bodies",
-                detail: format!("body {} is not UTF-8", hash.short()),
-            })
+        String::from_utf8(text).map(Some).map_err(|_| Error::Corrupt {
+            tree: "bodies",
+            detail: format!("body {} is not UTF-8", hash.short()),
+        })
     }
 
     /// A stored raw capture.
     pub fn raw(&self, hash: &RawHash) -> Result<Option<Vec<u8>>> {
-        self.raws
-            .get(hash.0)?
-            .map(|bytes| codec::decode_blob("raws", &bytes))
-            .transpose()
+        self.raws.get(hash.0)?.map(|bytes| codec::decode_blob("raws", &bytes)).transpose()
     }
 
     /// An article.
     pub fn article(&self, id: &ArticleId) -> Result<Option<ArticleEntry>> {
-        self.articles
-            .get(id.0)?
-            .map(|bytes| codec::decode("articles", &bytes))
-            .transpose()
+        self.articles.get(id.0)?.map(|bytes| codec::decode("articles", &bytes)).transpose()
     }
 
     /// Stores an already-encoded body (see [`codec::encode_blob`]).
@@ -157,8 +147,7 @@ impl Store {
 
     /// Records that an article holds a body.
     pub fn link_body(&self, hash: &BodyHash, article: &ArticleId) -> Result<()> {
-        self.body_articles
-            .insert(body_article_key(hash, article), &[])?;
+        self.body_articles.insert(body_article_key(hash, article), &[])?;
         Ok(())
     }
 
@@ -187,23 +176,17 @@ impl Store {
     }
 
     /// An article's captures in time order.
-    pub fn captures_of(
-        &self,
-        id: &ArticleId,
-    ) -> impl Iterator<Item = Result<(i64, CaptureEntry)>> + '_ {
+    pub fn captures_of(&self, id: &ArticleId) -> impl Iterator<Item = Result<(i64, CaptureEntry)>> + '_ {
         self.captures.scan_prefix(id.0).map(decode_capture)
     }
 
     /// Every capture, grouped by article, in time order within each.
-    pub fn all_captures(
-        &self,
-    ) -> impl Iterator<Item = Result<(ArticleId, i64, CaptureEntry)>> + '_ {
+    pub fn all_captures(&self) -> impl Iterator<Item = Result<(ArticleId, i64, CaptureEntry)>> + '_ {
         self.captures.iter().map(|item| {
             let (key, value) = item?;
-            let article = ArticleId::from_slice(key.get(..ArticleId::LEN).unwrap_or_default())
-                .ok_or_else(|| Error::Corrupt {
-                    tree: "captures",
-                    detail: format!("key of {} bytes", key.len()),
+            let article =
+                ArticleId::from_slice(key.get(..ArticleId::LEN).unwrap_or_default()).ok_or_else(|| {
+                    Error::Corrupt { tree: "captures", detail: format!("key of {} bytes", key.len()) }
                 })?;
             let (time, capture) = decode_capture(Ok((key, value)))?;
             Ok((article, time, capture))
@@ -237,40 +220,22 @@ impl Store {
             .scan_prefix(hash.0)
             .map(|item| {
                 let (key, _) = item?;
-                split_body_article_key(&key)
-                    .map(|(_, a)| a)
-                    .ok_or_else(|| Error::Corrupt {
-                        tree: "body_articles",
-                        detail: format!("key of {} bytes", key.len()),
-                    })
+                split_body_article_key(&key).map(|(_, a)| a).ok_or_else(|| Error::Corrupt {
+                    tree: "body_articles",
+                    detail: format!("key of {} bytes", key.len()),
+                })
             })
             .collect()
     }
 
     /// Body hashes whose hex form starts with `prefix`, at most `limit`.
     pub fn bodies_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<BodyHash>> {
-        keys_with_prefix(&self.bodies, prefix, limit)?
-            .iter()
-            .map(|k| {
-                Ok(BodyHash::from_slice(k).ok_or_else(|| Error::Corrupt {
-                    tree: "bodies",
-                    detail: "bad key".into(),
-                })?)
-            })
-            .collect()
+        ids_with_prefix(&self.bodies, "bodies", prefix, limit, BodyHash::from_slice)
     }
 
     /// Article ids whose hex form starts with `prefix`, at most `limit`.
     pub fn articles_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<ArticleId>> {
-        keys_with_prefix(&self.articles, prefix, limit)?
-            .iter()
-            .map(|k| {
-                Ok(ArticleId::from_slice(k).ok_or_else(|| Error::Corrupt {
-                    tree: "articles",
-                    detail: "bad key".into(),
-                })?)
-            })
-            .collect()
+        ids_with_prefix(&self.articles, "articles", prefix, limit, ArticleId::from_slice)
     }
 
     /// Number of distinct bodies.
@@ -315,10 +280,7 @@ fn decode_capture(item: sled::Result<(sled::IVec, sled::IVec)>) -> Result<(i64, 
     let time = (key.len() == CAPTURE_KEY_LEN)
         .then(|| time_from_sortable(&key[ArticleId::LEN..ArticleId::LEN + 8]))
         .flatten()
-        .ok_or_else(|| Error::Corrupt {
-            tree: "captures",
-            detail: format!("key of {} bytes", key.len()),
-        })?;
+        .ok_or_else(|| Error::Corrupt { tree: "captures", detail: format!("key of {} bytes", key.len()) })?;
     Ok((time, codec::decode("captures", &value)?))
 }
 
@@ -333,32 +295,37 @@ fn split_body_article_key(key: &[u8]) -> Option<(BodyHash, ArticleId)> {
     if key.len() != 48 {
         return None;
     }
-    Some((
-        BodyHash::from_slice(&key[..32])?,
-        ArticleId::from_slice(&key[32..])?,
-    ))
+    Some((BodyHash::from_slice(&key[..32])?, ArticleId::from_slice(&key[32..])?))
 }
 
-fn keys_with_prefix(tree: &sled::Tree, prefix: &str, limit: usize) -> Result<Vec<sled::IVec>> {
+fn ids_with_prefix<T>(
+    tree: &sled::Tree,
+    name: &'static str,
+    prefix: &str,
+    limit: usize,
+    from_slice: fn(&[u8]) -> Option<T>,
+) -> Result<Vec<T>> {
     let (low, high) = crate::id::prefix_range(prefix);
-    let range: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = match high {
-        Some(high) => Box::new(tree.range(low..high)),
-        None => Box::new(tree.range(low..)),
+    let range = match high {
+        Some(high) => tree.range(low..high),
+        None => tree.range(low..),
     };
-    range.take(limit).map(|item| Ok(item?.0)).collect()
+    range
+        .take(limit)
+        .map(|item| {
+            let key = item?.0;
+            from_slice(&key)
+                .ok_or_else(|| Error::Corrupt { tree: name, detail: format!("key of {} bytes", key.len()) })
+        })
+        .collect()
 }
 
 /// Reads the versions from `meta`, writing them on a new archive.
 fn check_versions(path: &Path, meta: &sled::Tree) -> Result<NormalizerVersion> {
     let read_u32 = |key: &[u8]| -> Result<Option<u32>> {
-        Ok(meta
-            .get(key)?
-            .map(|v| v.as_ref().try_into().map(u32::from_be_bytes))
-            .transpose()
-            .map_err(|_| Error::Corrupt {
-                tree: "meta",
-                detail: format!("{} is not a u32", String::from_utf8_lossy(key)),
-            })?)
+        meta.get(key)?.map(|v| v.as_ref().try_into().map(u32::from_be_bytes)).transpose().map_err(|_| {
+            Error::Corrupt { tree: "meta", detail: format!("{} is not a u32", String::from_utf8_lossy(key)) }
+        })
     };
     match read_u32(META_FORMAT)? {
         None => {
@@ -367,16 +334,12 @@ fn check_versions(path: &Path, meta: &sled::Tree) -> Result<NormalizerVersion> {
             meta.flush()?;
             Ok(NormalizerVersion::CURRENT)
         }
-        Some(found) if found != FORMAT_VERSION => Err(Error::FormatVersion {
-            path: path.to_path_buf(),
-            found,
-            supported: FORMAT_VERSION,
-        }),
+        Some(found) if found != FORMAT_VERSION => {
+            Err(Error::FormatVersion { path: path.to_path_buf(), found, supported: FORMAT_VERSION })
+        }
         Some(_) => {
-            let found = read_u32(META_NORMALIZER)?.ok_or_else(|| Error::Corrupt {
-                tree: "meta",
-                detail: "no normaliser version".into(),
-            })?;
+            let found = read_u32(META_NORMALIZER)?
+                .ok_or_else(|| Error::Corrupt { tree: "meta", detail: "no normaliser version".into() })?;
             let version = NormalizerVersion(found);
             if !version.is_known() {
                 return Err(Error::NormalizerVersion {
@@ -395,9 +358,7 @@ fn open_error(path: &Path, error: sled::Error) -> Error {
     if let sled::Error::Io(io) = &error {
         let text = io.to_string();
         if io.kind() == std::io::ErrorKind::WouldBlock || text.contains("lock") {
-            return Error::ArchiveInUse {
-                path: path.to_path_buf(),
-            };
+            return Error::ArchiveInUse { path: path.to_path_buf() };
         }
     }
     Error::Store(error)
@@ -423,21 +384,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let _first = Store::open(dir.path(), OpenMode::Create).unwrap();
         let second = Store::open(dir.path(), OpenMode::Existing);
-        assert!(
-            matches!(second, Err(Error::ArchiveInUse { .. })),
-            "{:?}",
-            second.err()
-        );
+        assert!(matches!(second, Err(Error::ArchiveInUse { .. })), "{:?}", second.err());
     }
 
     #[test]
     fn a_missing_archive_is_not_created_by_readers() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("none");
-        assert!(matches!(
-            Store::open(&path, OpenMode::Existing),
-            Err(Error::NoArchive { .. })
-        ));
+        assert!(matches!(Store::open(&path, OpenMode::Existing), Err(Error::NoArchive { .. })));
         assert!(!path.exists());
     }
 }

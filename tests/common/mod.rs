@@ -15,15 +15,22 @@ pub fn corpus_dir() -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var_os("CI").is_some() {
-        panic!("corpus not found at {} (set NEWSVAULT_CORPUS): corpus tests may not be skipped in CI", dir.display());
+        panic!(
+            "corpus not found at {} (set NEWSVAULT_CORPUS): corpus tests may not be skipped in CI",
+            dir.display()
+        );
     }
-    eprintln!("notice: corpus not found at {}; skipping this corpus test (set NEWSVAULT_CORPUS)", dir.display());
+    eprintln!(
+        "notice: corpus not found at {}; skipping this corpus test (set NEWSVAULT_CORPUS)",
+        dir.display()
+    );
     None
 }
 
 /// A command running the newsvault binary on an archive in `dir`.
 pub fn newsvault(archive: &Path) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("newsvault").expect("the newsvault binary is built for tests");
+    let mut cmd =
+        assert_cmd::Command::cargo_bin("newsvault").expect("the newsvault binary is built for tests");
     cmd.arg("--archive").arg(archive).env_remove("NEWSVAULT_ARCHIVE").env("NO_COLOR", "1");
     cmd
 }

@@ -1,0 +1,261 @@
+//! The binary, driven as a user would, on fixtures the project wrote itself.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::newsvault;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+fn json(output: &[u8]) -> Value {
+    serde_json::from_slice(output).expect("--json prints one JSON object")
+}
+
+fn json_lines(output: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(output).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+}
+
+fn ingest_json(archive: &Path, paths: &[PathBuf]) -> (i32, Value, String) {
+    let out = newsvault(archive).arg("ingest").arg("--json").args(paths).output().unwrap();
+    (out.status.code().unwrap(), json(&out.stdout), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn show(archive: &Path, reference: &str) -> Value {
+    json(&newsvault(archive).args(["show", "--json", reference]).assert().success().get_output().stdout)
+}
+
+#[test]
+fn mixed_inputs_are_stored_and_bad_ones_rejected_with_their_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let (code, summary, stderr) = ingest_json(&archive, &[fixture("mixed"), fixture("bad")]);
+    assert_eq!(code, 1, "rejections make the exit code 1");
+    assert_eq!(summary["files"], 7);
+    // lighthouse, latin1, np, and three good lines of wire.jsonl.
+    assert_eq!(summary["new_versions"], 6, "{summary}");
+    assert_eq!(summary["new_articles"], 5, "{summary}");
+    assert_eq!(summary["rejected"], 5, "{summary}\n{stderr}");
+    for expected in [
+        "wire.jsonl:4: no article text",
+        "wire.jsonl:5: invalid JSON",
+        "blob.bin: binary",
+        "empty.txt: empty file",
+        "truncated.txt.gz: gzip",
+    ] {
+        assert!(stderr.contains(expected), "stderr lacks {expected:?}:\n{stderr}");
+    }
+    for line in stderr.lines() {
+        assert!(line.starts_with("newsvault: rejected "), "one line per rejection: {line}");
+    }
+    let rows =
+        json_lines(&newsvault(&archive).args(["list", "--json"]).assert().success().get_output().stdout);
+    assert_eq!(rows.len(), 5);
+    let titles: Vec<&str> = rows.iter().filter_map(|r| r["title"].as_str()).collect();
+    assert!(titles.contains(&"Bron öppnar för trafik"), "{titles:?}");
+    assert!(titles.contains(&"Tidning"), "latin-1 file decoded: {titles:?}");
+    newsvault(&archive).arg("verify").assert().success().stdout(predicate::str::contains("no problems"));
+}
+
+#[test]
+fn reingesting_the_same_scrape_stores_nothing_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let (_, first, _) = ingest_json(&archive, &[fixture("mixed")]);
+    let stats_before =
+        json(&newsvault(&archive).args(["stats", "--json"]).assert().success().get_output().stdout);
+    let (_, again, _) = ingest_json(&archive, &[fixture("mixed")]);
+    assert_eq!(again["new_articles"], 0);
+    assert_eq!(again["new_versions"], 0);
+    assert_eq!(again["new_captures"], 0);
+    assert_eq!(again["duplicates"], first["records"].as_u64().unwrap() - first["rejected"].as_u64().unwrap());
+    let stats_after =
+        json(&newsvault(&archive).args(["stats", "--json"]).assert().success().get_output().stdout);
+    for field in ["articles", "versions", "bodies", "captures", "input_bytes"] {
+        assert_eq!(stats_before[field], stats_after[field], "{field}");
+    }
+}
+
+#[test]
+fn a_rescrape_with_other_whitespace_widgets_and_explore_list_is_the_same_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    ingest_json(&archive, &[fixture("mixed/lighthouse.txt")]);
+    let (code, summary, _) = ingest_json(&archive, &[fixture("rescrape-lighthouse.txt")]);
+    assert_eq!(code, 0);
+    assert_eq!(summary["new_versions"], 0, "{summary}");
+    assert_eq!(summary["new_captures"], 1, "a new capture of the same text: {summary}");
+    let (_, revised, _) = ingest_json(&archive, &[fixture("revised-lighthouse.txt")]);
+    assert_eq!(revised["new_versions"], 1, "one changed word is a new version: {revised}");
+
+    let rows =
+        json_lines(&newsvault(&archive).args(["list", "--json"]).assert().success().get_output().stdout);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["versions"], 2);
+    assert_eq!(rows[0]["captures"], 3);
+    let id = rows[0]["id"].as_str().unwrap();
+    let log =
+        json_lines(&newsvault(&archive).args(["log", "--json", id]).assert().success().get_output().stdout);
+    assert_eq!(log.len(), 2);
+    let latest = show(&archive, id);
+    assert!(latest["body"].as_str().unwrap().contains("three summers"));
+    assert_eq!(latest["attribution"], "Coast Desk and agencies");
+    assert_eq!(latest["standfirst"], "A volunteer crew has relit the old lamp after forty dark winters.");
+    assert!(!latest["body"].as_str().unwrap().contains("Recommended"));
+    assert!(latest["body"].as_str().unwrap().contains("Forty dark winters"), "subheadings stay");
+}
+
+#[test]
+fn references_resolve_by_prefix_url_and_article() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    ingest_json(&archive, &[fixture("mixed/wire.jsonl")]);
+    let by_url = show(&archive, "https://gazette.example/bridge");
+    assert!(
+        by_url["body"].as_str().unwrap().ends_with("tjugofem minuter."),
+        "an article shows its latest version"
+    );
+    let hash = by_url["hash"].as_str().unwrap();
+    let by_prefix = show(&archive, &hash[..8]);
+    assert_eq!(by_prefix["hash"], hash);
+    assert_eq!(by_prefix["version"], 2);
+    assert_eq!(by_prefix["published"], "2024-05-06");
+    assert_eq!(by_prefix["byline"], "Av Kim Lund");
+
+    newsvault(&archive)
+        .args(["show", "zzzz"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not a reference"));
+    newsvault(&archive)
+        .args(["show", "https://nowhere.example/x"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no version or article matches"));
+}
+
+#[test]
+fn an_ambiguous_prefix_lists_its_candidates() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    // Enough distinct texts that some pair of hashes or ids shares 4 leading hex digits.
+    let lines: String = (0..400)
+        .map(|i| {
+            format!(
+                "{{\"url\": \"https://x.example/{i}\", \"title\": \"t{i}\", \"body\": \"body number {i}\"}}\n"
+            )
+        })
+        .collect();
+    let input = dir.path().join("many.jsonl");
+    std::fs::write(&input, lines).unwrap();
+    ingest_json(&archive, &[input]);
+    let rows =
+        json_lines(&newsvault(&archive).args(["list", "--json"]).assert().success().get_output().stdout);
+    let mut prefixes: Vec<String> = rows.iter().map(|r| r["id"].as_str().unwrap()[..4].to_string()).collect();
+    prefixes.sort();
+    let shared = prefixes.windows(2).find(|w| w[0] == w[1]).map(|w| w[0].clone());
+    let shared = shared.expect("400 ids in 65,536 prefixes share one with near certainty");
+    newsvault(&archive)
+        .args(["show", &shared])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is ambiguous").and(predicate::str::contains("article")));
+}
+
+#[test]
+fn show_raw_gives_the_captured_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    ingest_json(&archive, &[fixture("mixed/np.json")]);
+    let shown = show(&archive, "https://farm.example/orchard");
+    assert_eq!(shown["source"], "farm.example");
+    assert_eq!(shown["captured_at"], "2024-08-21T06:00:00Z");
+    let raw = newsvault(&archive).args(["show", "--raw", "https://farm.example/orchard"]).assert().success();
+    assert_eq!(raw.get_output().stdout, std::fs::read(fixture("mixed/np.json")).unwrap());
+}
+
+#[test]
+fn commands_on_a_missing_archive_fail_clearly_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("none");
+    for command in [&["list"][..], &["stats"], &["verify"], &["show", "abcd"]] {
+        newsvault(&archive).args(command).assert().code(1).stderr(predicate::str::contains("no archive at"));
+    }
+    assert!(!archive.exists());
+}
+
+#[test]
+fn a_second_process_gets_archive_in_use_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    ingest_json(&archive, &[fixture("mixed/np.json")]);
+    let held = newsvault::Archive::open(&archive).unwrap();
+    let started = std::time::Instant::now();
+    newsvault(&archive).arg("list").assert().code(1).stderr(predicate::str::contains("is in use"));
+    newsvault(&archive)
+        .args(["ingest"])
+        .arg(fixture("mixed/lighthouse.txt"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is in use"));
+    assert!(started.elapsed().as_secs() < 10, "no waiting for the lock");
+    drop(held);
+    newsvault(&archive).arg("verify").assert().success();
+}
+
+#[test]
+fn stdin_is_read_with_dash() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    newsvault(&archive)
+        .args(["ingest", "--json", "--format", "jsonl", "-"])
+        .write_stdin(std::fs::read(fixture("mixed/wire.jsonl")).unwrap())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\"new_versions\":3"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    newsvault(dir.path()).args(["list", "--since", "yesterday-ish"]).assert().code(2);
+    newsvault(dir.path()).arg("frobnicate").assert().code(2);
+    newsvault(dir.path()).arg("ingest").assert().code(2);
+}
+
+#[test]
+fn stats_and_verify_speak_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    ingest_json(&archive, &[fixture("mixed")]);
+    let stats = json(&newsvault(&archive).args(["stats", "--json"]).assert().success().get_output().stdout);
+    assert_eq!(stats["articles"], 5);
+    assert_eq!(stats["versions"], 6);
+    assert_eq!(stats["bodies"], 6);
+    assert_eq!(stats["captures"], 6);
+    assert!(stats["stored_bytes"].as_u64().unwrap() > 0);
+    let report = json(&newsvault(&archive).args(["verify", "--json"]).assert().success().get_output().stdout);
+    assert_eq!(report["problems"].as_array().unwrap().len(), 0);
+    assert!(report["checked"].as_u64().unwrap() >= 6 * 4);
+}
+
+#[test]
+fn scraped_control_characters_never_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let input = dir.path().join("evil.jsonl");
+    std::fs::write(
+        &input,
+        "{\"url\": \"https://e.example/1\", \"title\": \"Hi\\u001b[2J\\u202ethere\", \"body\": \"text\"}\n",
+    )
+    .unwrap();
+    ingest_json(&archive, &[input]);
+    let out = newsvault(&archive).arg("list").assert().success().get_output().stdout.clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("Hi[2Jthere"), "{text:?}");
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'));
+}
