@@ -11,6 +11,8 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::id::{ArticleId, BodyHash, RawHash};
 use crate::ingest::{self, Format, Input, Rejection, Unit};
+use crate::near::tracker::{Fingerprint, Tracker};
+use crate::near::{self, Similarity};
 use crate::normalize::{self, NormalizerVersion};
 use crate::record::{ArticleKey, Record};
 use crate::store::{self, ArticleEntry, CaptureEntry, Link, OpenMode, Store, VersionEntry, codec};
@@ -66,6 +68,9 @@ pub struct IngestSummary {
     /// Records that brought no new version: a known text captured again, or the very
     /// same capture ingested before.
     pub duplicates: u64,
+    /// New bodies that are near-duplicates (Jaccard >= 0.8) of bodies already stored:
+    /// revisions and syndicated copies.
+    pub near_duplicates: u64,
     /// Files, lines or records that could not be read.
     pub rejected: u64,
 }
@@ -78,6 +83,7 @@ struct Prepared {
     hash: BodyHash,
     words: u32,
     body_blob: Option<Vec<u8>>,
+    fingerprint: Option<Fingerprint>,
     raw_hash: RawHash,
     raw_len: u64,
     raw_blob: Option<Vec<u8>>,
@@ -113,19 +119,19 @@ impl Archive {
         options: &IngestOptions,
         progress: &dyn Progress,
     ) -> Result<IngestSummary> {
-        let mut summary = IngestSummary::default();
+        let mut run = Run { summary: IngestSummary::default(), near: Tracker::load(&self.store)? };
         let inputs = ingest::expand_inputs(paths);
         progress.begin(inputs.iter().flatten().map(Input::size).sum());
         for input in inputs {
-            summary.files += 1;
+            run.summary.files += 1;
             match input {
-                Ok(input) => self.ingest_input(&input, options, progress, &mut summary)?,
-                Err(rejection) => reject(&mut summary, progress, &rejection),
+                Ok(input) => self.ingest_input(&input, options, progress, &mut run)?,
+                Err(rejection) => reject(&mut run.summary, progress, &rejection),
             }
         }
         self.store.flush()?;
         progress.finish();
-        Ok(summary)
+        Ok(run.summary)
     }
 
     fn ingest_input(
@@ -133,20 +139,19 @@ impl Archive {
         input: &Input,
         options: &IngestOptions,
         progress: &dyn Progress,
-        summary: &mut IngestSummary,
+        run: &mut Run,
     ) -> Result<()> {
         let input_len = input.size();
         let bytes = match ingest::read_input(input) {
             Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => {
                 let at = crate::record::Origin { file: input.name(), record: None };
-                reject(summary, progress, &Rejection::new(at, "empty file"));
+                reject(&mut run.summary, progress, &Rejection::new(at, "empty file"));
                 progress.advance(input_len);
                 return Ok(());
             }
             Ok(bytes) => bytes,
             Err(rejection) => {
-                summary.records += 1;
-                reject(summary, progress, &rejection);
+                reject(&mut run.summary, progress, &rejection);
                 progress.advance(input_len);
                 return Ok(());
             }
@@ -165,7 +170,7 @@ impl Archive {
             // Prepare the next batch on the pool while this thread writes the last one.
             let (prepared, written) = rayon::join(
                 || next.map(|batch| self.prepare_batch(format, batch, options)),
-                || pending.take().map(|batch| self.write_batch(batch, progress, summary)),
+                || pending.take().map(|batch| self.write_batch(batch, progress, run)),
             );
             if let Some(written) = written {
                 let units_done = written?;
@@ -214,6 +219,7 @@ impl Archive {
             hash,
             words: normalize::word_count(&body) as u32,
             body_blob: (!known_body).then(|| codec::encode_blob(body.as_bytes())),
+            fingerprint: (!known_body).then(|| Fingerprint::of(&body)),
             raw_hash,
             raw_len: record.raw.len() as u64,
             raw_blob: (!known_raw).then(|| codec::encode_blob(&record.raw)),
@@ -222,51 +228,66 @@ impl Archive {
         }
     }
 
-    /// Writes a batch in order; returns how many units it held.
+    /// Writes a batch in order; returns how many units it held. The captures, which
+    /// mark records as stored, are written after everything else of the batch.
     fn write_batch(
         &self,
         batch: Vec<Result<Prepared, Rejection>>,
         progress: &dyn Progress,
-        summary: &mut IngestSummary,
+        run: &mut Run,
     ) -> Result<u64> {
         let units = batch.len() as u64;
+        let mut captures = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for item in batch {
-            summary.records += 1;
+            run.summary.records += 1;
             match item {
-                Ok(prepared) => self.write_record(prepared, summary)?,
-                Err(rejection) => reject(summary, progress, &rejection),
+                Ok(prepared) => {
+                    let key = store::capture_key(&prepared.id, prepared.captured_at, &prepared.raw_hash);
+                    if !seen.insert(key) || self.store.has_capture(&key)? {
+                        run.summary.duplicates += 1;
+                        continue;
+                    }
+                    captures.push((key, self.write_record(prepared, run)?));
+                }
+                Err(rejection) => reject(&mut run.summary, progress, &rejection),
             }
         }
+        run.near.write_segment(&self.store)?;
+        for (key, capture) in &captures {
+            self.store.put_capture(key, capture)?;
+        }
+        run.summary.new_captures += captures.len() as u64;
         Ok(units)
     }
 
-    /// Stores one record. The order of writes is what makes a crash harmless: body and
-    /// raw first, then the article that points at the body, and the capture last.
-    fn write_record(&self, mut p: Prepared, summary: &mut IngestSummary) -> Result<()> {
+    /// Stores one record's body, raw capture and article, and returns its capture to be
+    /// written once the batch's index segment is.
+    fn write_record(&self, mut p: Prepared, run: &mut Run) -> Result<CaptureEntry> {
         let store = &self.store;
-        let capture_key = store::capture_key(&p.id, p.captured_at, &p.raw_hash);
-        if store.has_capture(&capture_key)? {
-            summary.duplicates += 1;
-            return Ok(());
-        }
         if !store.has_body(&p.hash)? {
-            let blob = match p.body_blob.take() {
-                Some(blob) => blob,
-                None => unreachable_blob("body"),
-            };
+            let blob = p.body_blob.take().unwrap_or_else(|| unreachable_blob("body"));
             store.put_body(&p.hash, &blob)?;
-            summary.new_bodies += 1;
+            run.summary.new_bodies += 1;
         }
         if !store.has_raw(&p.raw_hash)? {
-            let blob = match p.raw_blob.take() {
-                Some(blob) => blob,
-                None => unreachable_blob("raw capture"),
-            };
+            let blob = p.raw_blob.take().unwrap_or_else(|| unreachable_blob("raw capture"));
             store.put_raw(&p.raw_hash, &blob)?;
+        }
+        let similar = self.index_near_duplicates(&mut p, run)?;
+        let mut link = match p.key {
+            ArticleKey::Url(_) => Link::Url,
+            ArticleKey::Key { .. } => Link::Key,
+        };
+        if matches!(p.key, ArticleKey::Key { .. }) && store.article(&p.id)?.is_none() {
+            if let Some((article, to, similarity)) = self.revised_article(&p, &similar)? {
+                p.id = article;
+                link = Link::Similar { to, jaccard: similarity.jaccard };
+            }
         }
         let existing = store.article(&p.id)?;
         if existing.is_none() {
-            summary.new_articles += 1;
+            run.summary.new_articles += 1;
         }
         let mut article = existing.unwrap_or_else(|| ArticleEntry {
             key: p.key.clone(),
@@ -274,29 +295,81 @@ impl Archive {
             source: p.record.source.clone(),
             versions: Vec::new(),
         });
-        if add_version(&mut article, &p) {
+        if add_version(&mut article, &p, link) {
             store.link_body(&p.hash, &p.id)?;
             store.put_article(&p.id, &article)?;
-            summary.new_versions += 1;
+            run.summary.new_versions += 1;
         } else {
-            summary.duplicates += 1;
+            run.summary.duplicates += 1;
             if move_first_capture_earlier(&mut article, &p) {
                 store.put_article(&p.id, &article)?;
             }
         }
-        store.put_capture(
-            &capture_key,
-            &CaptureEntry {
-                body: p.hash,
-                raw: p.raw_hash,
-                raw_len: p.raw_len,
-                origin: p.record.origin,
-                ingested_at: jiff::Timestamp::now().as_second(),
-            },
-        )?;
-        summary.new_captures += 1;
-        Ok(())
+        Ok(CaptureEntry {
+            body: p.hash,
+            raw: p.raw_hash,
+            raw_len: p.raw_len,
+            origin: std::mem::take(&mut p.record.origin),
+            ingested_at: jiff::Timestamp::now().as_second(),
+        })
     }
+
+    /// Indexes the body if it is not yet (a new body, or one a crash left unindexed) and
+    /// returns its verified near-duplicates among the bodies indexed before it.
+    fn index_near_duplicates(&self, p: &mut Prepared, run: &mut Run) -> Result<Vec<(BodyHash, Similarity)>> {
+        if run.near.is_indexed(&p.hash) {
+            return Ok(Vec::new());
+        }
+        let fingerprint = match p.fingerprint.take() {
+            Some(fingerprint) => fingerprint,
+            None => Fingerprint::of(&self.body(&p.hash)?),
+        };
+        let similar = run.near.index_body(&self.store, p.hash, &fingerprint)?;
+        if similar.iter().any(|(_, s)| s.jaccard >= near::NEAR_JACCARD) {
+            run.summary.near_duplicates += 1;
+        }
+        Ok(similar)
+    }
+
+    /// For a record without a URL whose key names no stored article: an article from the
+    /// same source, with the same title or published date, holding this very body or a
+    /// near-duplicate of it (Jaccard >= 0.8). The most similar wins.
+    fn revised_article(
+        &self,
+        p: &Prepared,
+        similar: &[(BodyHash, Similarity)],
+    ) -> Result<Option<(ArticleId, BodyHash, Similarity)>> {
+        let same = Similarity { jaccard: 1.0, containment: 1.0 };
+        let mut matches: Vec<(BodyHash, Similarity)> = std::iter::once((p.hash, same))
+            .chain(similar.iter().copied().filter(|(_, s)| s.jaccard >= near::NEAR_JACCARD))
+            .collect();
+        matches.sort_by(|a, b| b.1.jaccard.total_cmp(&a.1.jaccard));
+        let fold = |s: Option<&str>| s.map(|s| s.trim().to_lowercase());
+        for (hash, similarity) in matches {
+            for article_id in self.store.articles_with_body(&hash)? {
+                let Some(article) = self.store.article(&article_id)? else { continue };
+                if fold(article.source.as_deref()) != fold(p.record.source.as_deref()) {
+                    continue;
+                }
+                let version = article.versions.iter().find(|v| v.hash == hash);
+                let same_title = version.is_some_and(|v| {
+                    v.title.is_some() && fold(v.title.as_deref()) == fold(p.record.title.as_deref())
+                });
+                let same_date =
+                    version.is_some_and(|v| v.published.is_some() && v.published == p.record.published);
+                if same_title || same_date {
+                    return Ok(Some((article_id, hash, similarity)));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The state of one ingest.
+struct Run {
+    summary: IngestSummary,
+    near: Tracker,
 }
 
 /// A body or raw blob is compressed whenever it was missing when the batch was
@@ -310,14 +383,10 @@ fn unreachable_blob(what: &str) -> ! {
 
 /// Adds the record's body as a version if the article does not have it; versions stay
 /// in order of first capture.
-fn add_version(article: &mut ArticleEntry, p: &Prepared) -> bool {
+fn add_version(article: &mut ArticleEntry, p: &Prepared, link: Link) -> bool {
     if article.versions.iter().any(|v| v.hash == p.hash) {
         return false;
     }
-    let link = match p.key {
-        ArticleKey::Url(_) => Link::Url,
-        ArticleKey::Key { .. } => Link::Key,
-    };
     let at = article.versions.partition_point(|v| v.first_captured <= p.captured_at);
     article.versions.insert(
         at,

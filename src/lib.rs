@@ -27,6 +27,7 @@ pub mod dates;
 pub mod error;
 pub mod id;
 pub mod ingest;
+pub mod near;
 pub mod normalize;
 pub mod query;
 pub mod record;

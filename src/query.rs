@@ -88,7 +88,7 @@ pub struct VersionView {
     /// Words in the body.
     pub words: u32,
     /// How it was linked to the article.
-    pub link: &'static str,
+    pub link: String,
     /// Page furniture.
     #[serde(flatten)]
     pub meta: PageMeta,
@@ -110,7 +110,7 @@ pub struct LogRow {
     /// Words in the body.
     pub words: u32,
     /// How it was linked to the article.
-    pub link: &'static str,
+    pub link: String,
     /// Captures of this body in this article.
     pub captures: u64,
 }
@@ -363,9 +363,10 @@ fn find_version<'a>(article: &'a ArticleEntry, hash: &BodyHash) -> Result<(usize
 }
 
 /// The name of a link, as printed.
-pub fn link_name(link: Link) -> &'static str {
+pub fn link_name(link: Link) -> String {
     match link {
-        Link::Url => "url",
-        Link::Key => "key",
+        Link::Url => "url".into(),
+        Link::Key => "key".into(),
+        Link::Similar { to, jaccard } => format!("similar {jaccard:.2} to {}", to.short()),
     }
 }

@@ -10,12 +10,16 @@
 //! | `articles` | article id (16) | [`ArticleEntry`] |
 //! | `captures` | article id (16) + capture time (8, big-endian, sign-flipped) + raw hash prefix (8) | [`CaptureEntry`] |
 //! | `body_articles` | body hash (32) + article id (16) | empty: which articles hold a body |
+//! | `near_segments` | segment number (8, big-endian) | the LSH band keys of the bodies one ingest batch indexed |
+//! | `similar` | body hash (32) + body hash (32) | [`Similarity`] of a verified near-duplicate pair, kept both ways |
 //!
-//! Per new version an ingest writes five keys (body, raw, article, capture, body link);
+//! Per new version an ingest writes five keys (body, raw, article, capture, body link),
+//! two per near-duplicate pair found, and one segment per batch of 1,024 records;
 //! per repeated capture of a known version, two (raw if new, capture).
-//! Writes for one record go in the order body, raw, link, article, capture: the capture
-//! is written last and is the mark that the record is stored, so a crash at any point
-//! leaves nothing that points at a missing value, and a re-run completes the record.
+//! Writes for one batch go in the order bodies, raws, links, pairs, articles, the index
+//! segment, and the captures last: a capture is the mark that its record is stored, so a
+//! crash at any point leaves nothing that points at a missing value, and a re-run
+//! completes the record (and indexes any body a crash left unindexed).
 
 pub mod codec;
 pub mod model;
@@ -23,6 +27,9 @@ pub mod model;
 use std::path::{Path, PathBuf};
 
 pub use model::{ArticleEntry, CaptureEntry, Link, VersionEntry};
+
+use crate::near::Similarity;
+use crate::near::minhash::BandKeys;
 
 use crate::error::{Error, Result};
 use crate::id::{ArticleId, BodyHash, RawHash};
@@ -46,6 +53,8 @@ pub struct Store {
     articles: sled::Tree,
     captures: sled::Tree,
     body_articles: sled::Tree,
+    near_segments: sled::Tree,
+    similar: sled::Tree,
     normalizer: NormalizerVersion,
 }
 
@@ -81,6 +90,8 @@ impl Store {
             articles: db.open_tree("articles")?,
             captures: db.open_tree("captures")?,
             body_articles: db.open_tree("body_articles")?,
+            near_segments: db.open_tree("near_segments")?,
+            similar: db.open_tree("similar")?,
             db,
             normalizer,
         })
@@ -238,6 +249,47 @@ impl Store {
         ids_with_prefix(&self.articles, "articles", prefix, limit, ArticleId::from_slice)
     }
 
+    /// Appends an index segment: the band keys of bodies indexed together.
+    pub fn put_near_segment(&self, entries: &[(BodyHash, BandKeys)]) -> Result<()> {
+        let number = self
+            .near_segments
+            .last()?
+            .map_or(0, |(k, _)| k.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(u64::MAX - 1) + 1);
+        self.near_segments.insert(number.to_be_bytes(), codec::encode(&entries))?;
+        Ok(())
+    }
+
+    /// Every index segment, in the order written.
+    pub fn near_segments(&self) -> impl Iterator<Item = Result<Vec<(BodyHash, BandKeys)>>> + '_ {
+        self.near_segments.iter().map(|item| codec::decode("near_segments", &item?.1))
+    }
+
+    /// Stores a verified pair, both ways.
+    pub fn put_similar(&self, a: &BodyHash, b: &BodyHash, similarity: &Similarity) -> Result<()> {
+        let value = codec::encode(similarity);
+        self.similar.insert(pair_key(a, b), value.clone())?;
+        self.similar.insert(pair_key(b, a), value)?;
+        Ok(())
+    }
+
+    /// The verified pairs of one body.
+    pub fn similar_to(&self, hash: &BodyHash) -> impl Iterator<Item = Result<(BodyHash, Similarity)>> + '_ {
+        self.similar.scan_prefix(hash.0).map(|item| {
+            let (key, value) = item?;
+            let (_, other) = split_pair_key(&key)?;
+            Ok((other, codec::decode("similar", &value)?))
+        })
+    }
+
+    /// Every verified pair (each twice, once per direction).
+    pub fn all_similar(&self) -> impl Iterator<Item = Result<(BodyHash, BodyHash, Similarity)>> + '_ {
+        self.similar.iter().map(|item| {
+            let (key, value) = item?;
+            let (a, b) = split_pair_key(&key)?;
+            Ok((a, b, codec::decode("similar", &value)?))
+        })
+    }
+
     /// Number of distinct bodies.
     pub fn body_count(&self) -> usize {
         self.bodies.len()
@@ -282,6 +334,24 @@ fn decode_capture(item: sled::Result<(sled::IVec, sled::IVec)>) -> Result<(i64, 
         .flatten()
         .ok_or_else(|| Error::Corrupt { tree: "captures", detail: format!("key of {} bytes", key.len()) })?;
     Ok((time, codec::decode("captures", &value)?))
+}
+
+fn pair_key(a: &BodyHash, b: &BodyHash) -> [u8; 64] {
+    let mut key = [0u8; 64];
+    key[..32].copy_from_slice(&a.0);
+    key[32..].copy_from_slice(&b.0);
+    key
+}
+
+fn split_pair_key(key: &[u8]) -> Result<(BodyHash, BodyHash)> {
+    let corrupt = || Error::Corrupt { tree: "similar", detail: format!("key of {} bytes", key.len()) };
+    if key.len() != 64 {
+        return Err(corrupt());
+    }
+    Ok((
+        BodyHash::from_slice(&key[..32]).ok_or_else(corrupt)?,
+        BodyHash::from_slice(&key[32..]).ok_or_else(corrupt)?,
+    ))
 }
 
 fn body_article_key(hash: &BodyHash, article: &ArticleId) -> [u8; 48] {

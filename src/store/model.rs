@@ -38,6 +38,14 @@ pub enum Link {
     Url,
     /// Same source, title and published date (a record without a URL).
     Key,
+    /// A record without a URL whose body is a near-duplicate of this version of an
+    /// article from the same source with the same title or published date.
+    Similar {
+        /// The version it resembles.
+        to: BodyHash,
+        /// Their Jaccard similarity.
+        jaccard: f32,
+    },
 }
 
 /// One version of an article: a distinct body and what was around it.
