@@ -73,6 +73,17 @@ enum Command {
     /// An article's versions in capture order: number, hash, first capture, words,
     /// captures, how it was linked, title.
     Log(LogArgs),
+    /// Stored versions similar to one, best first: Jaccard, containment, hash, article,
+    /// source, title. Other articles with the very same text come first (1.000).
+    ///
+    /// Similarity is measured on word 5-shingles (lower-cased words, 5 at a time): Jaccard
+    /// is shared / all shingles; containment is how much of the shorter text is inside
+    /// the longer (a copy that drops or adds paragraphs scores high there). Pairs are found
+    /// at ingest; those at Jaccard 0.8 and above are all found, lower ones only partly.
+    Near(NearArgs),
+    /// Groups of near-duplicate versions across articles (syndicated copies, wire stories),
+    /// largest first, with each member's source, URL and attribution.
+    Clusters(ClustersArgs),
     /// Counts and sizes of the archive.
     Stats,
     /// Re-hash every stored body and raw capture and check every reference.
@@ -150,6 +161,33 @@ struct LogArgs {
     reference: String,
 }
 
+#[derive(Debug, Args)]
+struct NearArgs {
+    /// A version hash, an article id (its latest version) or an article URL.
+    #[arg(value_name = "REF")]
+    reference: String,
+    /// The least Jaccard similarity to list (0 to 1).
+    #[arg(long, default_value_t = 0.8, value_parser = parse_fraction, value_name = "J")]
+    threshold: f32,
+}
+
+#[derive(Debug, Args)]
+struct ClustersArgs {
+    /// The least Jaccard similarity that joins two versions (0 to 1).
+    #[arg(long, default_value_t = 0.8, value_parser = parse_fraction, value_name = "J")]
+    threshold: f32,
+    /// Only clusters of at least this many versions.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    min_size: usize,
+}
+
+fn parse_fraction(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(value) if (0.0..=1.0).contains(&value) => Ok(value),
+        _ => Err(format!("`{text}` is not a number from 0 to 1")),
+    }
+}
+
 fn parse_time(text: &str) -> Result<i64, String> {
     newsvault::dates::parse_timestamp(text)
         .map(|t| t.as_second())
@@ -186,6 +224,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Log(args) => {
             let (id, article, rows) = open(&cli)?.log(&args.reference)?;
             render::log(&mut out, &style, &id, &article, &rows)?;
+            ExitCode::SUCCESS
+        }
+        Command::Near(args) => {
+            render::near(&mut out, &style, &open(&cli)?.near(&args.reference, args.threshold)?)?;
+            ExitCode::SUCCESS
+        }
+        Command::Clusters(args) => {
+            render::clusters(&mut out, &style, &open(&cli)?.clusters(args.threshold, args.min_size)?)?;
             ExitCode::SUCCESS
         }
         Command::Stats => {

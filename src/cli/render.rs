@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use anyhow::Result;
+use newsvault::near::query::{Cluster, NearRow};
 use newsvault::query::{ArticleRow, LogRow, Stats, VersionView};
 use newsvault::sanitize;
 use newsvault::store::ArticleEntry;
@@ -60,8 +61,15 @@ pub fn ingest_summary(out: &mut impl Write, style: &Style, s: &IngestSummary) ->
     }
     writeln!(
         out,
-        "{} records from {} files: {} new articles, {} new versions ({} new bodies), {} duplicates, {} rejected",
-        s.records, s.files, s.new_articles, s.new_versions, s.new_bodies, s.duplicates, s.rejected
+        "{} records from {} files: {} new articles, {} new versions ({} new bodies, {} of them near-duplicates of stored ones), {} duplicates, {} rejected",
+        s.records,
+        s.files,
+        s.new_articles,
+        s.new_versions,
+        s.new_bodies,
+        s.near_duplicates,
+        s.duplicates,
+        s.rejected
     )?;
     Ok(())
 }
@@ -165,6 +173,61 @@ pub fn log(
                 row.captures,
                 row.link,
                 opt(&row.title)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `near`.
+pub fn near(out: &mut impl Write, style: &Style, rows: &[NearRow]) -> Result<()> {
+    for row in rows {
+        if style.json {
+            json_line(out, row)?;
+        } else {
+            writeln!(
+                out,
+                "{:.3}  {:.3}  {}  {}  {}  {}",
+                row.jaccard,
+                row.containment,
+                style.bold(short(&row.hash)),
+                short(&row.article),
+                opt(&row.source),
+                opt(&row.title)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `clusters`.
+pub fn clusters(out: &mut impl Write, style: &Style, clusters: &[Cluster]) -> Result<()> {
+    for cluster in clusters {
+        if style.json {
+            json_line(out, cluster)?;
+            continue;
+        }
+        let articles: std::collections::BTreeSet<&str> =
+            cluster.versions.iter().map(|v| v.article.as_str()).collect();
+        writeln!(
+            out,
+            "{} {}: {} versions in {} articles",
+            style.bold("cluster"),
+            cluster.cluster,
+            cluster.versions.len(),
+            articles.len()
+        )?;
+        for v in &cluster.versions {
+            let attribution =
+                v.attribution.as_deref().map(|a| format!("  [{}]", sanitize::line(a))).unwrap_or_default();
+            writeln!(
+                out,
+                "  {}  {}  {}  {}{}",
+                short(&v.hash),
+                opt(&v.source),
+                opt(&v.title),
+                opt(&v.url),
+                attribution
             )?;
         }
     }

@@ -12,6 +12,7 @@
 
 pub mod index;
 pub mod minhash;
+pub mod query;
 pub mod shingle;
 pub mod tracker;
 

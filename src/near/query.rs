@@ -1,0 +1,240 @@
+//! The questions asked of the kept pairs: which stored versions resemble this one
+//! (`near`), and which groups of versions across articles are copies of one story
+//! (`clusters`). Owns the answers' shapes as data; never renders them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::Similarity;
+use crate::archive::Archive;
+use crate::error::Result;
+use crate::id::{ArticleId, BodyHash};
+
+/// One version similar to the one asked about.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NearRow {
+    /// Its body hash.
+    pub hash: String,
+    /// Its article.
+    pub article: String,
+    /// Jaccard similarity of the two shingle sets.
+    pub jaccard: f32,
+    /// How much of the shorter text is inside the longer.
+    pub containment: f32,
+    /// The article's outlet.
+    pub source: Option<String>,
+    /// The version's title.
+    pub title: Option<String>,
+    /// The article's URL.
+    pub url: Option<String>,
+}
+
+/// One version in a cluster.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClusterMember {
+    /// Body hash.
+    pub hash: String,
+    /// Article id.
+    pub article: String,
+    /// Outlet.
+    pub source: Option<String>,
+    /// URL.
+    pub url: Option<String>,
+    /// Title of this version.
+    pub title: Option<String>,
+    /// The attribution line, when the page had one ("TRTWorld and agencies", "TT").
+    pub attribution: Option<String>,
+}
+
+/// A group of near-duplicate versions spanning two or more articles.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Cluster {
+    /// The cluster's name: the smallest member hash, short.
+    pub cluster: String,
+    /// Distinct member body hashes, sorted.
+    pub members: Vec<String>,
+    /// Every version (body in an article) of the cluster.
+    pub versions: Vec<ClusterMember>,
+}
+
+impl Archive {
+    /// Every kept pair of distinct bodies at Jaccard >= `threshold`, each once (smaller
+    /// hash first), sorted.
+    pub fn near_pairs(&self, threshold: f32) -> Result<Vec<(BodyHash, BodyHash, Similarity)>> {
+        let mut pairs = Vec::new();
+        for item in self.store.all_similar() {
+            let (a, b, similarity) = item?;
+            if a < b && similarity.jaccard >= threshold {
+                pairs.push((a, b, similarity));
+            }
+        }
+        Ok(pairs)
+    }
+
+    /// Every stored body with its hash, in hash order.
+    pub fn bodies(&self) -> impl Iterator<Item = Result<(BodyHash, String)>> + '_ {
+        self.store.bodies().map(|item| {
+            let (key, value) = item?;
+            let hash = BodyHash::from_slice(&key).ok_or_else(|| crate::Error::Corrupt {
+                tree: "bodies",
+                detail: format!("key of {} bytes", key.len()),
+            })?;
+            let text = crate::store::codec::decode_blob("bodies", &value)?;
+            let text = String::from_utf8(text).map_err(|_| crate::Error::Corrupt {
+                tree: "bodies",
+                detail: format!("body {} is not UTF-8", hash.short()),
+            })?;
+            Ok((hash, text))
+        })
+    }
+
+    /// The stored versions similar to `reference` at Jaccard >= `threshold`, best first.
+    /// Other articles holding the very same text come first, at 1.0.
+    pub fn near(&self, reference: &str, threshold: f32) -> Result<Vec<NearRow>> {
+        let (article, hash) = self.resolve_version(reference)?;
+        let mut found: Vec<(BodyHash, Similarity)> =
+            vec![(hash, Similarity { jaccard: 1.0, containment: 1.0 })];
+        for item in self.store.similar_to(&hash) {
+            let (other, similarity) = item?;
+            if similarity.jaccard >= threshold {
+                found.push((other, similarity));
+            }
+        }
+        found.sort_by(|a, b| {
+            b.1.jaccard
+                .total_cmp(&a.1.jaccard)
+                .then(b.1.containment.total_cmp(&a.1.containment))
+                .then(a.0.cmp(&b.0))
+        });
+        let mut rows = Vec::new();
+        for (other, similarity) in found {
+            for holder in self.store.articles_with_body(&other)? {
+                if other == hash && holder == article {
+                    continue;
+                }
+                rows.push(self.near_row(other, holder, similarity)?);
+            }
+        }
+        Ok(rows)
+    }
+
+    fn near_row(&self, hash: BodyHash, article_id: ArticleId, similarity: Similarity) -> Result<NearRow> {
+        let article = self.article(&article_id)?;
+        let title = article.versions.iter().find(|v| v.hash == hash).and_then(|v| v.title.clone());
+        Ok(NearRow {
+            hash: hash.to_hex(),
+            article: article_id.to_hex(),
+            jaccard: similarity.jaccard,
+            containment: similarity.containment,
+            source: article.source,
+            title,
+            url: article.url,
+        })
+    }
+
+    /// Groups of near-duplicate versions (Jaccard >= `threshold`, connected components)
+    /// that span two or more articles and hold at least `min_size` versions; largest first.
+    pub fn clusters(&self, threshold: f32, min_size: usize) -> Result<Vec<Cluster>> {
+        let mut sets = DisjointSets::default();
+        for item in self.store.all_similar() {
+            let (a, b, similarity) = item?;
+            if similarity.jaccard >= threshold {
+                sets.union(a, b);
+            }
+        }
+        // A body held by several articles is a cluster even with no near pair.
+        let mut holders: HashMap<BodyHash, Vec<ArticleId>> = HashMap::new();
+        for item in self.store.body_links() {
+            let (hash, article) = item?;
+            holders.entry(hash).or_default().push(article);
+        }
+        let empty = BodyHash::of("");
+        for (hash, articles) in &holders {
+            // Pages with no text at all are not copies of one another.
+            if articles.len() > 1 && *hash != empty {
+                sets.add(*hash);
+            }
+        }
+        let mut clusters = Vec::new();
+        for mut members in sets.groups() {
+            members.sort();
+            let versions: Vec<(BodyHash, ArticleId)> = members
+                .iter()
+                .flat_map(|h| holders.get(h).into_iter().flatten().map(move |a| (*h, *a)))
+                .collect();
+            let mut articles: Vec<ArticleId> = versions.iter().map(|(_, a)| *a).collect();
+            articles.sort();
+            articles.dedup();
+            if articles.len() < 2 || versions.len() < min_size {
+                continue;
+            }
+            clusters.push(Cluster {
+                cluster: members[0].short(),
+                members: members.iter().map(BodyHash::to_hex).collect(),
+                versions: versions.iter().map(|(h, a)| self.cluster_member(*h, *a)).collect::<Result<_>>()?,
+            });
+        }
+        clusters.sort_by(|a, b| b.versions.len().cmp(&a.versions.len()).then(a.cluster.cmp(&b.cluster)));
+        Ok(clusters)
+    }
+
+    fn cluster_member(&self, hash: BodyHash, article_id: ArticleId) -> Result<ClusterMember> {
+        let article = self.article(&article_id)?;
+        let version = article.versions.iter().find(|v| v.hash == hash);
+        Ok(ClusterMember {
+            hash: hash.to_hex(),
+            article: article_id.to_hex(),
+            title: version.and_then(|v| v.title.clone()),
+            attribution: version.and_then(|v| v.meta.attribution.clone()),
+            source: article.source,
+            url: article.url,
+        })
+    }
+}
+
+/// Union-find over body hashes.
+#[derive(Default)]
+struct DisjointSets {
+    index: HashMap<BodyHash, usize>,
+    hashes: Vec<BodyHash>,
+    parent: Vec<usize>,
+}
+
+impl DisjointSets {
+    fn add(&mut self, hash: BodyHash) -> usize {
+        if let Some(&i) = self.index.get(&hash) {
+            return i;
+        }
+        let i = self.hashes.len();
+        self.index.insert(hash, i);
+        self.hashes.push(hash);
+        self.parent.push(i);
+        i
+    }
+
+    fn root(&mut self, mut i: usize) -> usize {
+        while self.parent[i] != i {
+            self.parent[i] = self.parent[self.parent[i]];
+            i = self.parent[i];
+        }
+        i
+    }
+
+    fn union(&mut self, a: BodyHash, b: BodyHash) {
+        let (a, b) = (self.add(a), self.add(b));
+        let (ra, rb) = (self.root(a), self.root(b));
+        if ra != rb {
+            self.parent[ra.max(rb)] = ra.min(rb);
+        }
+    }
+
+    fn groups(mut self) -> Vec<Vec<BodyHash>> {
+        let mut groups: BTreeMap<usize, Vec<BodyHash>> = BTreeMap::new();
+        for i in 0..self.hashes.len() {
+            let root = self.root(i);
+            groups.entry(root).or_default().push(self.hashes[i]);
+        }
+        groups.into_values().collect()
+    }
+}
