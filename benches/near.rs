@@ -1,0 +1,52 @@
+//! Near-duplicate stages on real articles: shingling, signatures and band keys, and
+//! candidate lookup in an LSH table of every newsdiffs-se body.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use newsvault::near::index::LshIndex;
+use newsvault::near::{minhash, shingle};
+
+fn corpus_bodies(limit: usize) -> Vec<String> {
+    let corpus = std::env::var_os("NEWSVAULT_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
+    let file = std::fs::File::open(corpus.join("newsdiffs-se/versions.jsonl.gz"))
+        .expect("the corpus is needed for benchmarks: set NEWSVAULT_CORPUS");
+    std::io::BufReader::new(flate2::read::GzDecoder::new(file))
+        .lines()
+        .take(limit)
+        .map(|line| {
+            let record = newsvault::ingest::json::parse_record(&line.expect("a line")).expect("a record");
+            newsvault::normalize::normalize(&record.body)
+        })
+        .collect()
+}
+
+fn stages(c: &mut Criterion) {
+    let bodies = corpus_bodies(usize::MAX);
+    let sample: Vec<&String> = bodies.iter().step_by(97).take(200).collect();
+    let words: usize = sample.iter().map(|b| b.split_whitespace().count()).sum();
+    eprintln!("{} sample bodies, {} words on average", sample.len(), words / sample.len());
+
+    c.bench_function("shingle 200 bodies", |b| {
+        b.iter(|| sample.iter().map(|t| shingle::shingles(t).len()).sum::<usize>())
+    });
+    let sets: Vec<Vec<u64>> = sample.iter().map(|t| shingle::shingles(t)).collect();
+    c.bench_function("band keys of 200 bodies", |b| {
+        b.iter(|| sets.iter().map(|s| minhash::band_keys(s)[0]).fold(0u64, |a, k| a ^ k))
+    });
+
+    let mut index = LshIndex::new();
+    for body in &bodies {
+        index.insert(newsvault::BodyHash::of(body), &minhash::band_keys(&shingle::shingles(body)));
+    }
+    let keys: Vec<minhash::BandKeys> = sets.iter().map(|s| minhash::band_keys(s)).collect();
+    c.bench_function(&format!("candidates of 200 bodies among {}", index.len()), |b| {
+        b.iter(|| keys.iter().map(|k| index.candidates(k).len()).sum::<usize>())
+    });
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);
