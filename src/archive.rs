@@ -270,8 +270,9 @@ impl Archive {
             store.put_body(&p.hash, &blob)?;
             run.summary.new_bodies += 1;
         }
-        if !store.has_raw(&p.raw_hash)? {
-            let blob = p.raw_blob.take().unwrap_or_else(|| unreachable_blob("raw capture"));
+        // A raw capture compressed in preparation was missing then; writing it again if
+        // another record of the batch stored it meanwhile rewrites the same bytes.
+        if let Some(blob) = p.raw_blob.take() {
             store.put_raw(&p.raw_hash, &blob)?;
         }
         let similar = self.index_near_duplicates(&mut p, run)?;
@@ -372,9 +373,8 @@ struct Run {
     near: Tracker,
 }
 
-/// A body or raw blob is compressed whenever it was missing when the batch was
-/// prepared, and nothing is ever deleted, so a missing blob of a missing value
-/// cannot happen.
+/// A body is compressed whenever it was missing when the batch was prepared, and
+/// nothing is ever deleted, so a missing blob of a missing body cannot happen.
 fn unreachable_blob(what: &str) -> ! {
     panic!(
         "{what} was missing from the archive but was not prepared: values are never deleted, so this is a bug"
