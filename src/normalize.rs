@@ -109,40 +109,52 @@ fn normalize_v1(body: &str) -> String {
 /// Step 1 and 2: one pass over the characters.
 fn fold_characters(body: &str) -> String {
     let mut out = String::with_capacity(body.len());
-    let mut chars = body.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
+    // Runs of characters that stay as they are are copied whole.
+    let mut unchanged_from = 0;
+    let mut chars = body.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        let replacement = match c {
+            ' '..='~' | '\n' | '\t' => continue,
+            c if !c.is_ascii()
+                && (c as u32) < 0x2000
+                && !matches!(c, '\u{00A0}' | '\u{00AD}' | '\u{00AB}' | '\u{00BB}' | '\u{1680}')
+                && !c.is_control() =>
+            {
+                continue;
+            }
             '\r' => {
-                out.push('\n');
-                if chars.peek() == Some(&'\n') {
+                if chars.peek().is_some_and(|(_, next)| *next == '\n') {
                     chars.next();
                 }
+                "\n"
             }
-            '\u{2028}' | '\u{2029}' => out.push('\n'),
-            '\n' | '\t' => out.push(c),
-            '\u{00A0}' | '\u{1680}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' => {
-                out.push(' ')
-            }
-            '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' => {}
-            '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{2039}' | '\u{203A}' => {
-                out.push('\'')
-            }
-            '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{00AB}' | '\u{00BB}' => {
-                out.push('"')
-            }
-            '\u{2010}'..='\u{2015}' | '\u{2212}' => out.push('-'),
-            '\u{2026}' => out.push_str("..."),
-            c if c.is_control() => {}
-            // Bidi controls are formatting, not text.
-            '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => {}
-            c => out.push(c),
-        }
+            '\u{2028}' | '\u{2029}' => "\n",
+            '\u{00A0}' | '\u{1680}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' => " ",
+            '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{2039}' | '\u{203A}' => "'",
+            '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{00AB}' | '\u{00BB}' => "\"",
+            '\u{2010}'..='\u{2015}' | '\u{2212}' => "-",
+            '\u{2026}' => "...",
+            // Zero-width characters, the soft hyphen, the byte-order mark, control
+            // characters, and bidi controls (formatting, not text) are removed.
+            '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' => "",
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => "",
+            c if c.is_control() => "",
+            _ => continue,
+        };
+        out.push_str(&body[unchanged_from..at]);
+        out.push_str(replacement);
+        unchanged_from = chars.peek().map_or(body.len(), |(next, _)| *next);
     }
+    out.push_str(&body[unchanged_from..]);
     out
 }
 
 fn nfc(text: &str) -> std::borrow::Cow<'_, str> {
     use unicode_normalization::{IsNormalized, is_nfc_quick};
+    // Below U+0300 (UTF-8 lead bytes under 0xCC) every character is already NFC.
+    if text.bytes().all(|b| b < 0xCC) {
+        return std::borrow::Cow::Borrowed(text);
+    }
     match is_nfc_quick(text.chars()) {
         IsNormalized::Yes => std::borrow::Cow::Borrowed(text),
         _ => std::borrow::Cow::Owned(text.nfc().collect()),

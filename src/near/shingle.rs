@@ -36,22 +36,30 @@ pub fn shingles(text: &str) -> Vec<u64> {
     set
 }
 
-/// The hash of every word of [`words`], without building the words: ASCII lower-case
-/// words are hashed in place, only others are lower-cased first.
+/// The hash of every word of [`words`], lower-casing into one reused buffer instead of
+/// building each word.
 fn word_hashes(text: &str) -> Vec<u64> {
-    let mut lowered = String::new();
-    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            if w.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
-                lowered.clear();
-                lowered.extend(w.chars().flat_map(char::to_lowercase));
-                xxh3_64(lowered.as_bytes())
-            } else {
-                xxh3_64(w.as_bytes())
+    let mut hashes = Vec::with_capacity(text.len() / 6);
+    let mut word = String::with_capacity(64);
+    for c in text.chars() {
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                word.push(c.to_ascii_lowercase());
+                continue;
             }
-        })
-        .collect()
+        } else if c.is_alphanumeric() {
+            word.extend(c.to_lowercase());
+            continue;
+        }
+        if !word.is_empty() {
+            hashes.push(xxh3_64(word.as_bytes()));
+            word.clear();
+        }
+    }
+    if !word.is_empty() {
+        hashes.push(xxh3_64(word.as_bytes()));
+    }
+    hashes
 }
 
 /// One hash for a run of word hashes: order matters, so "a b" and "b a" differ.
