@@ -48,5 +48,26 @@ fn stages(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, stages);
+/// `near` on an archive of every newsdiffs-se version, opened once (warm).
+fn near_query(c: &mut Criterion) {
+    let corpus = std::env::var_os("NEWSVAULT_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let archive = newsvault::Archive::open_or_create(&dir.path().join("a")).expect("a new archive");
+    archive
+        .ingest(&[corpus.join("newsdiffs-se/versions.jsonl.gz")], &Default::default(), &newsvault::NoProgress)
+        .expect("the corpus ingests");
+    let pairs = archive.near_pairs(0.8).expect("pairs");
+    let references: Vec<String> = pairs.iter().step_by(pairs.len() / 50).map(|p| p.0.to_hex()).collect();
+    let mut i = 0;
+    c.bench_function("near (one version, 49,097-version archive)", |b| {
+        b.iter(|| {
+            i = (i + 1) % references.len();
+            archive.near(&references[i], 0.8).expect("near answers").len()
+        })
+    });
+}
+
+criterion_group!(benches, stages, near_query);
 criterion_main!(benches);

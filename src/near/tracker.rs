@@ -68,6 +68,10 @@ impl Tracker {
         hash: BodyHash,
         fingerprint: &Fingerprint,
     ) -> Result<Vec<(BodyHash, Similarity)>> {
+        // A text without words (an empty page) is nobody's copy.
+        if fingerprint.shingles.as_slice() == shingle::shingles("") {
+            return Ok(Vec::new());
+        }
         let mut kept = Vec::new();
         for candidate in self.index.candidates(&fingerprint.bands) {
             let other = self.shingles_of(store, &candidate)?;
