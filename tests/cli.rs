@@ -259,3 +259,81 @@ fn scraped_control_characters_never_reach_the_terminal() {
     assert!(text.contains("Hi[2Jthere"), "{text:?}");
     assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'));
 }
+
+#[test]
+fn an_html_page_is_read_with_its_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let (code, summary, stderr) = ingest_json(&archive, &[fixture("html/ferry.html")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(summary["new_versions"], 1);
+    let shown = show(&archive, "https://coast.example/news/ferry-returns");
+    assert_eq!(shown["title"], "Harbour ferry returns after repairs");
+    assert_eq!(shown["source"], "Coast Daily");
+    assert_eq!(shown["published"], "2024-04-02T05:30:00Z");
+    let body = shown["body"].as_str().unwrap();
+    assert!(body.contains("first crossing of the season") && body.contains("added nearly an hour"), "{body}");
+    assert!(!body.contains("All rights reserved") && !body.contains("Lifeboat crew"), "{body}");
+}
+
+/// A WARC record, written here: our own bytes, in the WARC/1.1 framing.
+fn warc_record(kind: &str, uri: &str, date: &str, block: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "WARC/1.1\r\nWARC-Type: {kind}\r\nWARC-Target-URI: {uri}\r\nWARC-Date: {date}\r\nWARC-Record-ID: <urn:uuid:{:08}-0000-0000-0000-000000000000>\r\nContent-Length: {}\r\n\r\n",
+        block.len() % 100_000_000,
+        block.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(block);
+    out.extend_from_slice(b"\r\n\r\n");
+    out
+}
+
+#[test]
+fn a_warc_gz_gives_every_html_response_with_its_uri_and_date() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let page = std::fs::read(fixture("html/ferry.html")).unwrap();
+    let mut response = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n".to_vec();
+    response.extend_from_slice(&page);
+    let records = [
+        warc_record(
+            "request",
+            "https://coast.example/news/ferry-returns",
+            "2024-04-03T09:00:00Z",
+            b"GET / HTTP/1.1\r\n\r\n",
+        ),
+        warc_record(
+            "response",
+            "https://coast.example/news/ferry-returns",
+            "2024-04-03T09:00:00Z",
+            &response,
+        ),
+        warc_record(
+            "response",
+            "https://coast.example/news/ferry-returns",
+            "2024-04-04T09:00:00Z",
+            &response,
+        ),
+    ];
+    // One gzip member per record, as web archives write them.
+    let mut file = Vec::new();
+    for record in &records {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(record).unwrap();
+        file.extend(gz.finish().unwrap());
+    }
+    let input = dir.path().join("crawl.warc.gz");
+    std::fs::write(&input, file).unwrap();
+    let archive = dir.path().join("a");
+    let (code, summary, stderr) = ingest_json(&archive, &[input]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(summary["records"], 2, "two HTML responses: {summary}");
+    assert_eq!(summary["new_versions"], 1);
+    assert_eq!(summary["new_captures"], 2);
+    let rows =
+        json_lines(&newsvault(&archive).args(["list", "--json"]).assert().success().get_output().stdout);
+    assert_eq!(rows[0]["url"], "https://coast.example/news/ferry-returns");
+    assert_eq!(rows[0]["first_seen"], "2024-04-03T09:00:00Z");
+    assert_eq!(rows[0]["last_seen"], "2024-04-04T09:00:00Z");
+}
