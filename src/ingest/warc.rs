@@ -147,9 +147,12 @@ fn unit_of(record: &WarcRecord<'_>, origin: Origin) -> Result<Option<Unit>, Reje
     Ok(Some(Unit { origin, raw: payload, url, captured_at }))
 }
 
+/// An HTTP response's declared content type and its decoded body.
+type Payload = (Option<String>, Vec<u8>);
+
 /// The content type and decoded payload of a successful HTTP response; `None` for any
 /// other status.
-fn http_payload(block: &[u8]) -> Result<Option<(Option<String>, Vec<u8>)>, String> {
+fn http_payload(block: &[u8]) -> Result<Option<Payload>, String> {
     if !block.starts_with(b"HTTP/") {
         return Err("response record without an HTTP status line".into());
     }
