@@ -24,6 +24,7 @@
 
 pub mod archive;
 pub mod dates;
+pub mod diff;
 pub mod error;
 pub mod id;
 pub mod ingest;

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::archive::Archive;
+use crate::diff::{self, Side, VersionDiff};
 use crate::error::{Error, Result};
 use crate::id::{self, ArticleId, BodyHash};
 use crate::record::{ArticleKey, PageMeta, canonical_url};
@@ -260,6 +261,11 @@ impl Archive {
     /// One version with its body.
     pub fn show(&self, reference: &str) -> Result<VersionView> {
         let (article_id, hash) = self.resolve_version(reference)?;
+        self.view(article_id, hash)
+    }
+
+    /// A version of a given article.
+    pub fn view(&self, article_id: ArticleId, hash: BodyHash) -> Result<VersionView> {
         let article = self.article(&article_id)?;
         let (index, version) = find_version(&article, &hash)?;
         let body = self.body(&hash)?;
@@ -286,6 +292,22 @@ impl Archive {
             also_in,
             body,
         })
+    }
+
+    /// The difference of two versions (each any reference; an article means its latest).
+    pub fn diff(&self, old: &str, new: &str) -> Result<VersionDiff> {
+        Ok(diff::diff_versions(&side_of(&self.show(old)?), &side_of(&self.show(new)?)))
+    }
+
+    /// The diff of each of an article's versions to the one before it, oldest first.
+    pub fn log_diffs(&self, article_id: ArticleId) -> Result<Vec<VersionDiff>> {
+        let article = self.article(&article_id)?;
+        let sides = article
+            .versions
+            .iter()
+            .map(|v| self.view(article_id, v.hash).map(|view| side_of(&view)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(sides.windows(2).map(|pair| diff::diff_versions(&pair[0], &pair[1])).collect())
     }
 
     /// A stored body's text.
@@ -352,6 +374,26 @@ impl Archive {
         stats.bodies = self.store.body_count() as u64;
         stats.stored_bytes = self.store.size_on_disk()?;
         Ok(stats)
+    }
+}
+
+/// A version as one side of a diff: labelled by short hash and first capture, with the
+/// metadata people compare, headline first.
+fn side_of(view: &VersionView) -> Side {
+    let m = &view.meta;
+    Side {
+        label: format!("{} ({})", &view.hash[..id::SHORT_HEX], view.captured_at),
+        fields: vec![
+            ("title", view.title.clone()),
+            ("standfirst", m.standfirst.clone()),
+            ("published", view.published.clone()),
+            ("byline", m.byline.clone()),
+            ("attribution", m.attribution.clone()),
+            ("section", m.section.clone()),
+            ("url", view.url.clone()),
+            ("source", view.source.clone()),
+        ],
+        body: view.body.clone(),
     }
 }
 

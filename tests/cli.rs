@@ -337,3 +337,80 @@ fn a_warc_gz_gives_every_html_response_with_its_uri_and_date() {
     assert_eq!(rows[0]["first_seen"], "2024-04-03T09:00:00Z");
     assert_eq!(rows[0]["last_seen"], "2024-04-04T09:00:00Z");
 }
+
+/// An archive with two versions of the lighthouse story.
+fn revised_archive(dir: &Path) -> (PathBuf, String, String) {
+    let archive = dir.join("a");
+    ingest_json(&archive, &[fixture("mixed/lighthouse.txt")]);
+    ingest_json(&archive, &[fixture("revised-lighthouse.txt")]);
+    let id = json_lines(&newsvault(&archive).args(["list", "--json"]).assert().success().get_output().stdout)
+        [0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let log =
+        json_lines(&newsvault(&archive).args(["log", "--json", &id]).assert().success().get_output().stdout);
+    (archive, log[0]["hash"].as_str().unwrap().to_string(), log[1]["hash"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn diff_shows_the_changed_word_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, old, new) = revised_archive(dir.path());
+    let inline =
+        newsvault(&archive).args(["diff", &old, &new]).assert().success().get_output().stdout.clone();
+    let inline = String::from_utf8(inline).unwrap();
+    assert!(inline.contains("Volunteers spent [-two-]{+three+} summers"), "{inline}");
+    assert!(inline.trim_end().ends_with("of the body changed"), "{inline}");
+
+    let json = json(
+        &newsvault(&archive).args(["diff", "--json", &old, &new]).assert().success().get_output().stdout,
+    );
+    assert_eq!(json["summary"]["words_added"], 1);
+    assert_eq!(json["summary"]["words_removed"], 1);
+
+    let side = newsvault(&archive)
+        .args(["diff", "--format", "side-by-side", "--width", "80", &old, &new])
+        .assert()
+        .success();
+    let side = String::from_utf8(side.get_output().stdout.clone()).unwrap();
+    assert!(side.lines().all(|l| l.chars().count() <= 80), "{side}");
+
+    let html = newsvault(&archive).args(["diff", "--format", "html", &old, &new]).assert().success();
+    let html = String::from_utf8(html.get_output().stdout.clone()).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<del>two</del><ins>three</ins>"), "{html}");
+}
+
+#[test]
+fn a_unified_diff_patches_the_shown_body_into_the_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, old, new) = revised_archive(dir.path());
+    let body = |hash: &str| show(&archive, hash)["body"].as_str().unwrap().to_string() + "\n";
+    let target = dir.path().join("body.txt");
+    std::fs::write(&target, body(&old)).unwrap();
+    let patch = newsvault(&archive).args(["diff", "--format", "unified", &old, &new]).assert().success();
+    std::fs::write(dir.path().join("p.patch"), &patch.get_output().stdout).unwrap();
+    let status = std::process::Command::new("patch")
+        .args(["--quiet", "--force"])
+        .arg(&target)
+        .arg("-i")
+        .arg(dir.path().join("p.patch"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), body(&new));
+}
+
+#[test]
+fn log_p_shows_each_version_with_its_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _, new) = revised_archive(dir.path());
+    let out = newsvault(&archive).args(["log", "-p", &new]).assert().success().get_output().stdout.clone();
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(out.matches("[-two-]{+three+}").count(), 1, "{out}");
+    let rows = json_lines(
+        &newsvault(&archive).args(["log", "-p", "--json", &new]).assert().success().get_output().stdout,
+    );
+    assert!(rows[0].get("diff").is_none());
+    assert_eq!(rows[1]["diff"]["summary"]["words_added"], 1);
+}

@@ -73,6 +73,14 @@ enum Command {
     /// An article's versions in capture order: number, hash, first capture, words,
     /// captures, how it was linked, title.
     Log(LogArgs),
+    /// What changed between two versions: the headline and other metadata first, then the
+    /// body. REFs can be versions of one article or copies across outlets.
+    ///
+    /// Formats: `inline` (word diff; git's `[-old-]{+new+}` markers without colour),
+    /// `unified` (a patch that `patch` applies to the first body as `show` prints it),
+    /// `side-by-side` (two columns sized to the terminal), `json` (the operations and
+    /// figures), `html` (one self-contained page).
+    Diff(DiffArgs),
     /// Stored versions similar to one, best first: Jaccard, containment, hash, article,
     /// source, title. Other articles with the very same text come first (1.000).
     ///
@@ -159,6 +167,46 @@ struct LogArgs {
     /// An article id, an article URL, or a version hash (its article).
     #[arg(value_name = "ARTICLE")]
     reference: String,
+    /// With each version's diff to the one before (inline; `--json` adds a `diff` object).
+    #[arg(short = 'p', long = "patch")]
+    patch: bool,
+    #[command(flatten)]
+    layout: DiffLayout,
+}
+
+#[derive(Debug, Args)]
+struct DiffArgs {
+    /// The old version.
+    #[arg(value_name = "REF")]
+    old: String,
+    /// The new version.
+    #[arg(value_name = "REF")]
+    new: String,
+    /// How to show it (`--json` means `--format json`).
+    #[arg(long, value_enum, default_value_t = DiffFormat::Inline, value_name = "FORMAT")]
+    format: DiffFormat,
+    #[command(flatten)]
+    layout: DiffLayout,
+}
+
+/// Layout of human-readable diffs.
+#[derive(Debug, Args)]
+struct DiffLayout {
+    /// Unchanged paragraphs shown around each change (lines of context in `unified`).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    context: usize,
+    /// Width of `side-by-side` (default: the terminal's, else 100).
+    #[arg(long, value_name = "COLUMNS")]
+    width: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum DiffFormat {
+    Inline,
+    Unified,
+    SideBySide,
+    Json,
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -222,8 +270,26 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             ExitCode::SUCCESS
         }
         Command::Log(args) => {
-            let (id, article, rows) = open(&cli)?.log(&args.reference)?;
-            render::log(&mut out, &style, &id, &article, &rows)?;
+            let archive = open(&cli)?;
+            let (id, article, rows) = archive.log(&args.reference)?;
+            let diffs = if args.patch { archive.log_diffs(id)? } else { Vec::new() };
+            render::log(&mut out, &style, &id, &article, &rows, &diffs, args.layout.context)?;
+            ExitCode::SUCCESS
+        }
+        Command::Diff(args) => {
+            let diff = open(&cli)?.diff(&args.old, &args.new)?;
+            let format = if cli.json { DiffFormat::Json } else { args.format };
+            let width = args.layout.width.unwrap_or_else(terminal_width);
+            let context = args.layout.context;
+            match format {
+                DiffFormat::Inline => newsvault::diff::render::inline(&mut out, &diff, context, color)?,
+                DiffFormat::Unified => newsvault::diff::render::unified(&mut out, &diff, context.max(1))?,
+                DiffFormat::SideBySide => {
+                    newsvault::diff::render::side_by_side(&mut out, &diff, width, context, color)?
+                }
+                DiffFormat::Json => newsvault::diff::render::json(&mut out, &diff)?,
+                DiffFormat::Html => newsvault::diff::render::html(&mut out, &diff)?,
+            }
             ExitCode::SUCCESS
         }
         Command::Near(args) => {
@@ -246,6 +312,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     };
     out.flush()?;
     Ok(code)
+}
+
+/// The terminal's width, or 100 when stdout is not a terminal.
+fn terminal_width() -> usize {
+    terminal_size::terminal_size().map_or(100, |(w, _)| usize::from(w.0))
 }
 
 fn open(cli: &Cli) -> Result<Archive> {

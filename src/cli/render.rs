@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use anyhow::Result;
+use newsvault::diff::VersionDiff;
 use newsvault::near::query::{Cluster, NearRow};
 use newsvault::query::{ArticleRow, LogRow, Stats, VersionView};
 use newsvault::sanitize;
@@ -148,20 +149,27 @@ pub fn raw(out: &mut impl Write, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// `log`.
+/// `log` (`-p`: `diffs[i]` leads from version i+1 to version i+2).
 pub fn log(
     out: &mut impl Write,
     style: &Style,
     id: &ArticleId,
     article: &ArticleEntry,
     rows: &[LogRow],
+    diffs: &[VersionDiff],
+    context: usize,
 ) -> Result<()> {
     if !style.json {
         writeln!(out, "{} {}  {}", style.bold("article"), id, opt(&article.url))?;
     }
     for (i, row) in rows.iter().enumerate() {
+        let diff = i.checked_sub(1).and_then(|d| diffs.get(d));
         if style.json {
-            json_line(out, row)?;
+            let mut value = serde_json::to_value(row)?;
+            if let Some(diff) = diff {
+                value["diff"] = serde_json::to_value(diff)?;
+            }
+            json_line(out, &value)?;
         } else {
             writeln!(
                 out,
@@ -174,6 +182,10 @@ pub fn log(
                 row.link,
                 opt(&row.title)
             )?;
+            if let Some(diff) = diff {
+                newsvault::diff::render::inline(&mut *out, diff, context, style.color)?;
+                writeln!(out)?;
+            }
         }
     }
     Ok(())
