@@ -32,6 +32,9 @@ pub struct IngestOptions {
     pub format: Option<Format>,
     /// The outlet of records that name none (and have no URL to take it from).
     pub source: Option<String>,
+    /// The capture time of records that give none (instead of their file's
+    /// modification time).
+    pub captured_at: Option<jiff::Timestamp>,
 }
 
 /// Receives an ingest's progress and rejections as they happen.
@@ -157,7 +160,7 @@ impl Archive {
             }
         };
         let format = options.format.unwrap_or_else(|| ingest::detect_format(&input.name(), &bytes));
-        let units = ingest::split_units(format, input, bytes);
+        let units = ingest::split_units(format, input, bytes, options.captured_at);
         let total_units = units.len().max(1) as u64;
         let mut batches = batches(units);
         let mut pending: Option<Vec<Result<Prepared, Rejection>>> = None;

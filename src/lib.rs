@@ -26,6 +26,7 @@ pub mod archive;
 pub mod dates;
 pub mod diff;
 pub mod error;
+pub mod export;
 pub mod id;
 pub mod ingest;
 pub mod near;

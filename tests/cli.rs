@@ -25,6 +25,13 @@ fn ingest_json(archive: &Path, paths: &[PathBuf]) -> (i32, Value, String) {
     (out.status.code().unwrap(), json(&out.stdout), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// Ingests a page dump as captured at `time` (file times are not an order tests can trust).
+fn ingest_at(archive: &Path, path: &Path, time: &str) -> (i32, Value, String) {
+    let out =
+        newsvault(archive).args(["ingest", "--json", "--captured-at", time]).arg(path).output().unwrap();
+    (out.status.code().unwrap(), json(&out.stdout), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 fn show(archive: &Path, reference: &str) -> Value {
     json(&newsvault(archive).args(["show", "--json", reference]).assert().success().get_output().stdout)
 }
@@ -84,12 +91,12 @@ fn reingesting_the_same_scrape_stores_nothing_new() {
 fn a_rescrape_with_other_whitespace_widgets_and_explore_list_is_the_same_version() {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("a");
-    ingest_json(&archive, &[fixture("mixed/lighthouse.txt")]);
-    let (code, summary, _) = ingest_json(&archive, &[fixture("rescrape-lighthouse.txt")]);
+    ingest_at(&archive, &fixture("mixed/lighthouse.txt"), "2024-03-02T08:00:00Z");
+    let (code, summary, _) = ingest_at(&archive, &fixture("rescrape-lighthouse.txt"), "2024-03-02T09:00:00Z");
     assert_eq!(code, 0);
     assert_eq!(summary["new_versions"], 0, "{summary}");
     assert_eq!(summary["new_captures"], 1, "a new capture of the same text: {summary}");
-    let (_, revised, _) = ingest_json(&archive, &[fixture("revised-lighthouse.txt")]);
+    let (_, revised, _) = ingest_at(&archive, &fixture("revised-lighthouse.txt"), "2024-03-02T10:00:00Z");
     assert_eq!(revised["new_versions"], 1, "one changed word is a new version: {revised}");
 
     let rows =
@@ -341,8 +348,8 @@ fn a_warc_gz_gives_every_html_response_with_its_uri_and_date() {
 /// An archive with two versions of the lighthouse story.
 fn revised_archive(dir: &Path) -> (PathBuf, String, String) {
     let archive = dir.join("a");
-    ingest_json(&archive, &[fixture("mixed/lighthouse.txt")]);
-    ingest_json(&archive, &[fixture("revised-lighthouse.txt")]);
+    ingest_at(&archive, &fixture("mixed/lighthouse.txt"), "2024-03-02T08:00:00Z");
+    ingest_at(&archive, &fixture("revised-lighthouse.txt"), "2024-03-02T10:00:00Z");
     let id = json_lines(&newsvault(&archive).args(["list", "--json"]).assert().success().get_output().stdout)
         [0]["id"]
         .as_str()

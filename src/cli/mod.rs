@@ -92,6 +92,15 @@ enum Command {
     /// Groups of near-duplicate versions across articles (syndicated copies, wire stories),
     /// largest first, with each member's source, URL and attribution.
     Clusters(ClustersArgs),
+    /// Write a deduplicated set of versions: one row per exported version with its hash,
+    /// article, URL, title, dates, source, body, near-duplicate cluster and how many
+    /// versions it stands for (`duplicates`).
+    ///
+    /// `--dedup exact` keeps one version per distinct text, `near` one per cluster of
+    /// near-duplicates at `--threshold`; `--keep` picks which. Output goes to stdout or,
+    /// atomically, to `--output` (a `.gz` WARC path gets one gzip member per record; `txt`
+    /// needs `--output DIR`, one file per version).
+    Export(ExportArgs),
     /// Counts and sizes of the archive.
     Stats,
     /// Re-hash every stored body and raw capture and check every reference.
@@ -110,6 +119,10 @@ struct IngestArgs {
     /// The outlet to record for articles whose input names none and has no URL.
     #[arg(long, value_name = "NAME")]
     source: Option<String>,
+    /// When records that give no capture time were captured (default: their file's
+    /// modification time; standard input: now).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    captured_at: Option<i64>,
     /// Never show a progress bar.
     #[arg(long)]
     no_progress: bool,
@@ -210,6 +223,55 @@ enum DiffFormat {
 }
 
 #[derive(Debug, Args)]
+struct ExportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl, value_name = "FORMAT")]
+    format: ExportFormat,
+    /// How to deduplicate.
+    #[arg(long, value_enum, default_value_t = DedupArg::None, value_name = "HOW")]
+    dedup: DedupArg,
+    /// Jaccard threshold of `--dedup near` and of the `cluster` field (0 to 1).
+    #[arg(long, default_value_t = 0.8, value_parser = parse_fraction, value_name = "J")]
+    threshold: f32,
+    /// Which version stands for its group.
+    #[arg(long, value_enum, default_value_t = KeepArg::Earliest, value_name = "WHICH")]
+    keep: KeepArg,
+    /// Only the newest version of each article.
+    #[arg(long)]
+    latest: bool,
+    /// Where to write (default: stdout).
+    #[arg(long, short = 'o', value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// Never show a progress bar.
+    #[arg(long)]
+    no_progress: bool,
+    #[command(flatten)]
+    filter: ListArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ExportFormat {
+    Jsonl,
+    Csv,
+    Warc,
+    Txt,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DedupArg {
+    None,
+    Exact,
+    Near,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum KeepArg {
+    Earliest,
+    Latest,
+    Longest,
+}
+
+#[derive(Debug, Args)]
 struct NearArgs {
     /// A version hash, an article id (its latest version) or an article URL.
     #[arg(value_name = "REF")]
@@ -251,13 +313,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let code = match &cli.command {
         Command::Ingest(args) => ingest(&cli, args, &style, &mut out)?,
         Command::List(args) => {
-            let filter = ListFilter {
-                source: args.source.clone(),
-                since: args.since,
-                until: args.until,
-                title: args.title.clone(),
-            };
-            render::list(&mut out, &style, &open(&cli)?.list(&filter)?)?;
+            render::list(&mut out, &style, &open(&cli)?.list(&list_filter(args))?)?;
             ExitCode::SUCCESS
         }
         Command::Show(args) => {
@@ -300,6 +356,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             render::clusters(&mut out, &style, &open(&cli)?.clusters(args.threshold, args.min_size)?)?;
             ExitCode::SUCCESS
         }
+        Command::Export(args) => {
+            let rows = export(&cli, args)?;
+            if cli.json {
+                writeln!(out, "{{\"exported\":{rows}}}")?;
+            }
+            ExitCode::SUCCESS
+        }
         Command::Stats => {
             render::stats(&mut out, &style, &open(&cli)?.stats()?)?;
             ExitCode::SUCCESS
@@ -314,6 +377,61 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     Ok(code)
 }
 
+fn list_filter(args: &ListArgs) -> ListFilter {
+    ListFilter {
+        source: args.source.clone(),
+        since: args.since,
+        until: args.until,
+        title: args.title.clone(),
+    }
+}
+
+fn export(cli: &Cli, args: &ExportArgs) -> Result<u64> {
+    use newsvault::export::{
+        self, CsvWriter, Dedup, ExportOptions, JsonlWriter, Keep, TxtWriter, WarcWriter,
+    };
+    let options = ExportOptions {
+        dedup: match args.dedup {
+            DedupArg::None => Dedup::None,
+            DedupArg::Exact => Dedup::Exact,
+            DedupArg::Near => Dedup::Near,
+        },
+        threshold: args.threshold,
+        keep: match args.keep {
+            KeepArg::Earliest => Keep::Earliest,
+            KeepArg::Latest => Keep::Latest,
+            KeepArg::Longest => Keep::Longest,
+        },
+        latest: args.latest,
+        filter: list_filter(&args.filter),
+    };
+    let archive = open(cli)?;
+    let progress = progress::Bar::new(!args.no_progress);
+    let gzip = args.output.as_ref().is_some_and(|p| p.extension().is_some_and(|e| e == "gz"));
+    let run = |out: &mut dyn Write| -> newsvault::Result<u64> {
+        match args.format {
+            ExportFormat::Jsonl => archive.export(&options, &mut JsonlWriter::new(out), &progress),
+            ExportFormat::Csv => archive.export(&options, &mut CsvWriter::new(out), &progress),
+            ExportFormat::Warc => archive.export(&options, &mut WarcWriter::new(out, gzip), &progress),
+            ExportFormat::Txt => Err(newsvault::Error::Io {
+                context: "`--format txt` writes a directory".into(),
+                source: std::io::Error::other("give it with --output DIR"),
+            }),
+        }
+    };
+    Ok(match (args.format, &args.output) {
+        (ExportFormat::Txt, Some(dir)) => {
+            let mut writer = TxtWriter::new(dir).with_context(|| format!("export to {}", dir.display()))?;
+            archive.export(&options, &mut writer, &progress)?
+        }
+        (ExportFormat::Txt, None) => {
+            anyhow::bail!("`--format txt` writes a directory: give it with --output DIR")
+        }
+        (_, Some(path)) => export::write_atomically(path, run)?,
+        (_, None) => run(&mut std::io::stdout().lock())?,
+    })
+}
+
 /// The terminal's width, or 100 when stdout is not a terminal.
 fn terminal_width() -> usize {
     terminal_size::terminal_size().map_or(100, |(w, _)| usize::from(w.0))
@@ -325,7 +443,11 @@ fn open(cli: &Cli) -> Result<Archive> {
 
 fn ingest(cli: &Cli, args: &IngestArgs, style: &render::Style, out: &mut impl Write) -> Result<ExitCode> {
     let archive = Archive::open_or_create(&cli.archive)?;
-    let options = IngestOptions { format: args.format.map(Format::from), source: args.source.clone() };
+    let options = IngestOptions {
+        format: args.format.map(Format::from),
+        source: args.source.clone(),
+        captured_at: args.captured_at.and_then(|s| jiff::Timestamp::from_second(s).ok()),
+    };
     let progress = progress::Bar::new(!args.no_progress);
     let summary = archive
         .ingest(&args.paths, &options, &progress)

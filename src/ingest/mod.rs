@@ -250,10 +250,16 @@ pub struct Unit {
     pub captured_at: Option<jiff::Timestamp>,
 }
 
-/// Splits an input's bytes into units of the given format.
-pub fn split_units(format: Format, input: &Input, bytes: Vec<u8>) -> Vec<Result<Unit, Rejection>> {
+/// Splits an input's bytes into units of the given format. A unit whose container
+/// gives no capture time gets `capture_time`, else the file's modification time.
+pub fn split_units(
+    format: Format,
+    input: &Input,
+    bytes: Vec<u8>,
+    capture_time: Option<jiff::Timestamp>,
+) -> Vec<Result<Unit, Rejection>> {
     let file = input.name();
-    let file_time = input.modified();
+    let file_time = capture_time.or_else(|| input.modified());
     let mut units = match format {
         Format::Jsonl => json::split_lines(&file, &bytes),
         Format::Json => json::split_document(&file, &bytes),

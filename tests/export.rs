@@ -1,0 +1,212 @@
+//! `export` driven through the binary: each format read back by an independent reader,
+//! the deduplication modes, and the JSON Lines round trip into a new archive.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use common::newsvault;
+use predicates::prelude::*;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// An archive of the fixtures: the lighthouse story in two versions (and a re-scrape),
+/// the bridge story in three outlets' shapes, and more.
+fn archive(dir: &Path) -> PathBuf {
+    let archive = dir.join("a");
+    let inputs = [
+        ("mixed", "2024-03-02T08:00:00Z"),
+        ("rescrape-lighthouse.txt", "2024-03-02T09:00:00Z"),
+        ("revised-lighthouse.txt", "2024-03-02T10:00:00Z"),
+    ];
+    for (input, time) in inputs {
+        // `mixed` holds rejected records on purpose: the exit code is 1 there.
+        let _ = newsvault(&archive)
+            .args(["ingest", "--json", "--captured-at", time])
+            .arg(fixture(input))
+            .output()
+            .unwrap();
+    }
+    archive
+}
+
+fn stdout(archive: &Path, args: &[&str]) -> String {
+    String::from_utf8(newsvault(archive).args(args).assert().success().get_output().stdout.clone()).unwrap()
+}
+
+fn hashes_of_jsonl(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["hash"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn an_exact_export_ingested_into_a_new_archive_gives_the_same_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = archive(dir.path());
+    let exported = dir.path().join("set.jsonl");
+    newsvault(&first).args(["export", "--dedup", "exact", "--output"]).arg(&exported).assert().success();
+    let second = dir.path().join("b");
+    newsvault(&second).args(["ingest"]).arg(&exported).assert().success();
+    let before = hashes_of_jsonl(&std::fs::read_to_string(&exported).unwrap());
+    let after = hashes_of_jsonl(&stdout(&second, &["export", "--dedup", "exact"]));
+    assert_eq!(before, after);
+    assert_eq!(before.len(), 7);
+}
+
+#[test]
+fn dedup_modes_give_one_row_per_version_body_or_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive(dir.path());
+    let none = stdout(&archive, &["export"]);
+    let exact = stdout(&archive, &["export", "--dedup", "exact"]);
+    let near = stdout(&archive, &["export", "--dedup", "near", "--threshold", "0.5"]);
+    assert_eq!(none.lines().count(), 7, "every version");
+    assert_eq!(exact.lines().count(), 7, "every body is distinct here");
+    assert_eq!(
+        near.lines().count(),
+        5,
+        "the two lighthouse versions are one cluster, the two gazette ones another"
+    );
+    let lighthouse: Vec<serde_json::Value> = near
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["title"] == "Lighthouse keepers return to the northern cape")
+        .collect();
+    assert_eq!(lighthouse.len(), 1);
+    assert_eq!(lighthouse[0]["duplicates"], 2);
+    assert!(lighthouse[0]["cluster"].is_string());
+    let latest = stdout(&archive, &["export", "--dedup", "near", "--threshold", "0.5", "--keep", "latest"]);
+    let kept = latest.lines().find(|l| l.contains("Lighthouse keepers")).unwrap();
+    assert!(kept.contains("three summers"), "--keep latest keeps the revision");
+    assert_eq!(stdout(&archive, &["export", "--latest"]).lines().count(), 5, "one per article");
+}
+
+#[test]
+fn csv_reads_back_with_one_record_per_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive(dir.path());
+    let csv_text = stdout(&archive, &["export", "--format", "csv"]);
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(
+        headers,
+        [
+            "hash",
+            "article",
+            "url",
+            "title",
+            "published",
+            "captured_at",
+            "source",
+            "body",
+            "cluster",
+            "duplicates"
+        ]
+    );
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 7);
+    let jsonl = stdout(&archive, &["export"]);
+    for (record, line) in records.iter().zip(jsonl.lines()) {
+        let row: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(&record[0], row["hash"].as_str().unwrap());
+        assert_eq!(&record[7], row["body"].as_str().unwrap(), "bodies with line breaks and quotes survive");
+    }
+}
+
+#[test]
+fn a_warc_gz_reads_back_with_valid_digests() {
+    use data_encoding::BASE32;
+    use sha1::{Digest, Sha1};
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive(dir.path());
+    let path = dir.path().join("set.warc.gz");
+    newsvault(&archive).args(["export", "--format", "warc", "--output"]).arg(&path).assert().success();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(&path).unwrap()),
+        &mut bytes,
+    )
+    .unwrap();
+    // An independent walk over the records: version line, headers, Content-Length block.
+    let (mut at, mut responses) = (0, 0);
+    while at < bytes.len() {
+        let head_end = at + bytes[at..].windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8(bytes[at..head_end].to_vec()).unwrap();
+        assert!(head.starts_with("WARC/1.1\r\n"));
+        let field =
+            |name: &str| head.lines().find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_string));
+        let length: usize = field("Content-Length").unwrap().parse().unwrap();
+        let block = &bytes[head_end + 4..head_end + 4 + length];
+        let digest = |data: &[u8]| format!("sha1:{}", BASE32.encode(&Sha1::digest(data)));
+        if field("WARC-Type").as_deref() == Some("response") {
+            responses += 1;
+            assert_eq!(field("WARC-Block-Digest").unwrap(), digest(block));
+            let payload = &block[block.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4..];
+            assert_eq!(field("WARC-Payload-Digest").unwrap(), digest(payload));
+            assert!(
+                field("WARC-Target-URI").is_some()
+                    && field("WARC-Record-ID").unwrap().starts_with("<urn:uuid:")
+            );
+        }
+        at = head_end + 4 + length + 4;
+    }
+    assert_eq!(responses, 7);
+    // And newsvault reads its own WARC back: one HTML response per exported version.
+    let back = dir.path().join("b");
+    newsvault(&back)
+        .args(["ingest", "--json"])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"records\":7"));
+}
+
+#[test]
+fn txt_writes_one_file_per_version_and_refuses_an_existing_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive(dir.path());
+    let out = dir.path().join("texts");
+    newsvault(&archive).args(["export", "--format", "txt", "--output"]).arg(&out).assert().success();
+    let files: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 7);
+    let text = std::fs::read_to_string(
+        files.iter().find(|f| std::fs::read_to_string(f).unwrap().contains("Lighthouse")).unwrap(),
+    )
+    .unwrap();
+    assert!(text.starts_with("title: Lighthouse keepers return to the northern cape\n"));
+    newsvault(&archive)
+        .args(["export", "--format", "txt", "--output"])
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("already exists"));
+    newsvault(&archive)
+        .args(["export", "--format", "txt"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--output DIR"));
+}
+
+#[test]
+fn an_export_to_a_bad_path_fails_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive(dir.path());
+    let bad = dir.path().join("missing-dir").join("out.jsonl");
+    newsvault(&archive)
+        .args(["export", "--output"])
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("missing-dir"));
+    assert!(!bad.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".newsvault-export"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
