@@ -203,42 +203,50 @@ impl Archive {
 
     /// The articles that pass `filter`, oldest first.
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<ArticleRow>> {
-        let title = filter.title.as_deref().map(str::to_lowercase);
-        let source = filter.source.as_deref().map(str::to_lowercase);
         let mut rows = Vec::new();
         for item in self.store.articles() {
             let (id, article) = item?;
-            if let Some(want) = &source {
-                let have = article.source.as_deref().unwrap_or("").to_lowercase();
-                if !(have == *want || have.ends_with(&format!(".{want}"))) {
-                    continue;
-                }
+            if let Some(row) = self.row_if_selected(&id, &article, filter)? {
+                rows.push(row);
             }
-            if let Some(want) = &title {
-                if !article.title().unwrap_or("").to_lowercase().contains(want) {
-                    continue;
-                }
-            }
-            let (captures, first, last) = self.capture_span(&id)?;
-            if filter.since.is_some_and(|since| last < since)
-                || filter.until.is_some_and(|until| first > until)
-            {
-                continue;
-            }
-            rows.push(ArticleRow {
-                id: id.to_hex(),
-                title: article.title().map(str::to_string),
-                url: article.url.clone(),
-                source: article.source.clone(),
-                versions: article.versions.len(),
-                captures,
-                first_seen: crate::dates::format_time(first),
-                last_seen: crate::dates::format_time(last),
-                first_seen_at: first,
-            });
         }
         rows.sort_by(|a, b| (a.first_seen_at, &a.id).cmp(&(b.first_seen_at, &b.id)));
         Ok(rows)
+    }
+
+    /// The article's `list` row if it passes `filter`.
+    pub(crate) fn row_if_selected(
+        &self,
+        id: &ArticleId,
+        article: &ArticleEntry,
+        filter: &ListFilter,
+    ) -> Result<Option<ArticleRow>> {
+        if let Some(want) = filter.source.as_deref().map(str::to_lowercase) {
+            let have = article.source.as_deref().unwrap_or("").to_lowercase();
+            if !(have == want || have.ends_with(&format!(".{want}"))) {
+                return Ok(None);
+            }
+        }
+        if let Some(want) = filter.title.as_deref().map(str::to_lowercase) {
+            if !article.title().unwrap_or("").to_lowercase().contains(&want) {
+                return Ok(None);
+            }
+        }
+        let (captures, first, last) = self.capture_span(id)?;
+        if filter.since.is_some_and(|since| last < since) || filter.until.is_some_and(|until| first > until) {
+            return Ok(None);
+        }
+        Ok(Some(ArticleRow {
+            id: id.to_hex(),
+            title: article.title().map(str::to_string),
+            url: article.url.clone(),
+            source: article.source.clone(),
+            versions: article.versions.len(),
+            captures,
+            first_seen: crate::dates::format_time(first),
+            last_seen: crate::dates::format_time(last),
+            first_seen_at: first,
+        }))
     }
 
     /// Number of captures, first and last capture time.

@@ -67,6 +67,15 @@ fn all_newsdiffs_versions_ingest_and_reingest_stores_nothing_new() {
     assert_eq!(stats["versions"], first["new_versions"]);
     assert_eq!(stats["bodies"], first["new_bodies"]);
     newsvault(&archive).arg("verify").assert().success();
+
+    // Exact dedup gives one row per distinct body; near dedup fewer still.
+    let rows = |dedup: &str| {
+        let out = newsvault(&archive).args(["export", "--dedup", dedup]).assert().success();
+        out.get_output().stdout.iter().filter(|&&b| b == b'\n').count() as u64
+    };
+    let exact = rows("exact");
+    assert_eq!(exact, stats["bodies"].as_u64().unwrap());
+    assert!(rows("near") < exact);
 }
 
 fn ingest(archive: &std::path::Path, input: &std::path::Path) -> serde_json::Value {

@@ -129,6 +129,9 @@ impl Archive {
                 }
             }
         };
+        if options.dedup == Dedup::None {
+            return self.export_every_version(options, &clusters, writer, progress);
+        }
         // First pass, metadata only: each group's representative and size.
         let mut groups: HashMap<GroupKey, (Candidate, u64)> = HashMap::new();
         self.each_candidate(options, |c| {
@@ -158,17 +161,37 @@ impl Archive {
         Ok(written)
     }
 
+    /// Without deduplication every row stands for itself: one streaming pass.
+    fn export_every_version(
+        &self,
+        options: &ExportOptions,
+        clusters: &HashMap<BodyHash, (String, BodyHash)>,
+        writer: &mut dyn RowWriter,
+        progress: &dyn Progress,
+    ) -> Result<u64> {
+        progress.begin(0);
+        let mut written = 0;
+        self.each_candidate(options, |c| {
+            let row = self.export_row(&c, 1, clusters.get(&c.hash).map(|(name, _)| name.clone()))?;
+            writer.row(&row).map_err(|e| io_error("write the export", e))?;
+            progress.advance(1);
+            written += 1;
+            Ok(())
+        })?;
+        writer.finish().map_err(|e| io_error("finish the export", e))?;
+        progress.finish();
+        Ok(written)
+    }
+
     /// Calls `visit` for every selected version, article by article.
     fn each_candidate(
         &self,
         options: &ExportOptions,
         mut visit: impl FnMut(Candidate) -> Result<()>,
     ) -> Result<()> {
-        let selected: std::collections::HashSet<String> =
-            self.list(&options.filter)?.into_iter().map(|row| row.id).collect();
         for item in self.store.articles() {
             let (id, article) = item?;
-            if !selected.contains(&id.to_hex()) {
+            if self.row_if_selected(&id, &article, &options.filter)?.is_none() {
                 continue;
             }
             let first = if options.latest { article.versions.len().saturating_sub(1) } else { 0 };
