@@ -76,7 +76,8 @@ impl Store {
         }
         let db = sled::Config::new()
             .path(path)
-            .cache_capacity(256 * 1024 * 1024)
+            // Ingest keeps more of the tree in memory; readers stream through it.
+            .cache_capacity(if mode == OpenMode::Create { 256 << 20 } else { 64 << 20 })
             // Writes reach the file in order whenever a buffer fills; the periodic flush
             // only bounds what an operating-system crash can lose, and every ingest ends
             // with an explicit flush.
