@@ -99,6 +99,11 @@ impl Archive {
         Ok(Archive { store: Store::open(path, OpenMode::Existing)? })
     }
 
+    /// Opens an archive to inspect it, even one that has lost writes (`verify`).
+    pub fn open_for_inspection(path: &Path) -> Result<Archive> {
+        Ok(Archive { store: Store::open(path, OpenMode::Inspect)? })
+    }
+
     /// Opens an archive, creating it if it does not exist.
     pub fn open_or_create(path: &Path) -> Result<Archive> {
         Ok(Archive { store: Store::open(path, OpenMode::Create)? })
@@ -122,7 +127,12 @@ impl Archive {
         options: &IngestOptions,
         progress: &dyn Progress,
     ) -> Result<IngestSummary> {
-        let mut run = Run { summary: IngestSummary::default(), near: Tracker::load(&self.store)? };
+        let captures_written = match self.store.captures_written()? {
+            Some(count) => count,
+            None => self.store.count_captures()?,
+        };
+        let mut run =
+            Run { summary: IngestSummary::default(), near: Tracker::load(&self.store)?, captures_written };
         let inputs = ingest::expand_inputs(paths);
         progress.begin(inputs.iter().flatten().map(Input::size).sum());
         for input in inputs {
@@ -132,7 +142,7 @@ impl Archive {
                 Err(rejection) => reject(&mut run.summary, progress, &rejection),
             }
         }
-        self.store.flush()?;
+        self.store.commit(run.captures_written)?;
         progress.finish();
         Ok(run.summary)
     }
@@ -261,6 +271,8 @@ impl Archive {
             self.store.put_capture(key, capture)?;
         }
         run.summary.new_captures += captures.len() as u64;
+        run.captures_written += captures.len() as u64;
+        self.store.set_captures_written(run.captures_written)?;
         Ok(units)
     }
 
@@ -374,6 +386,8 @@ impl Archive {
 struct Run {
     summary: IngestSummary,
     near: Tracker,
+    /// Captures the archive holds, kept in its counter after every batch.
+    captures_written: u64,
 }
 
 /// A body is compressed whenever it was missing when the batch was prepared, and

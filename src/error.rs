@@ -50,13 +50,40 @@ pub enum Error {
     )]
     BadReference(String),
 
+    /// The archive's own files are damaged: sled found a checksum that does not match.
+    #[error(
+        "the archive's files are damaged (a checksum fails at byte {offset} of its log); \
+         `newsvault verify` lists what can still be read"
+    )]
+    Damaged { offset: u64 },
+
+    /// The archive holds less than its last completed ingest left: sled cut its log
+    /// at a damaged place while recovering.
+    #[error(
+        "archive {} has lost writes: its last completed ingest left {committed} captures, its files now \
+         record {found}; they were damaged (restore a copy; `newsvault verify` lists what is left)",
+        path.display()
+    )]
+    LostWrites { path: PathBuf, committed: u64, found: u64 },
+
     /// The embedded database failed.
     #[error("storage error: {0}")]
-    Store(#[from] sled::Error),
+    Store(sled::Error),
 
     /// An I/O failure outside the database.
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
+}
+
+impl From<sled::Error> for Error {
+    fn from(error: sled::Error) -> Self {
+        match error {
+            sled::Error::Corruption { at, .. } => {
+                Error::Damaged { offset: at.map_or(0, |pointer| pointer.lid()) }
+            }
+            other => Error::Store(other),
+        }
+    }
 }
 
 /// The library's result type.

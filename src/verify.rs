@@ -1,8 +1,13 @@
 //! `verify`: re-hashes every stored body and raw capture and checks every reference
-//! between the trees. Owns the list of what can be wrong; collects every finding into
-//! a report and never stops at the first, and never repairs anything.
+//! between the trees (articles, captures, body links, near-duplicate pairs, index
+//! segments). Owns the list of what can be wrong; collects every finding into a report
+//! and never stops at the first, and never repairs anything.
+//!
+//! A tree that cannot be read to its end (sled reports damaged pages) is one problem;
+//! references into it are then not checked, so one damaged page does not bury the
+//! report under thousands of consequences.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde::Serialize;
 
@@ -10,6 +15,7 @@ use crate::archive::Archive;
 use crate::error::Result;
 use crate::id::{ArticleId, BodyHash, RawHash};
 use crate::store::codec;
+use crate::store::model::Link;
 
 /// One thing found wrong.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -27,6 +33,10 @@ pub struct Problem {
 pub struct VerifyReport {
     /// Values checked.
     pub checked: u64,
+    /// Records an interrupted ingest left half-written (a version stored before its
+    /// capture, a body link written before its article): running the ingest again
+    /// completes them, and readers never see them. Not problems.
+    pub unfinished: u64,
     /// Everything found wrong.
     pub problems: Vec<Problem>,
 }
@@ -42,10 +52,35 @@ impl VerifyReport {
     }
 }
 
+/// The sound keys of a tree, and whether the whole tree could be read.
+struct Sound<K> {
+    keys: HashSet<K>,
+    complete: bool,
+}
+
+impl<K: Eq + std::hash::Hash> Sound<K> {
+    /// Whether `key` is missing; `false` when the tree was not read to its end,
+    /// because then its absence proves nothing.
+    fn lacks(&self, key: &K) -> bool {
+        self.complete && !self.keys.contains(key)
+    }
+}
+
 impl Archive {
     /// Checks the whole archive.
     pub fn verify(&self) -> Result<VerifyReport> {
         let mut report = VerifyReport::default();
+        if let Some(lost) = self.store.lost_writes() {
+            report.problem(
+                "captures",
+                "-",
+                format!(
+                    "the last completed ingest left {} captures and the archive's counter now says {}: \
+                     sled cut its log at damage and what followed is lost",
+                    lost.committed, lost.found
+                ),
+            );
+        }
         let bodies = verify_blobs("bodies", self.store.bodies(), &mut report, |key, bytes| {
             let hash = BodyHash::from_slice(key)?;
             (BodyHash::of(std::str::from_utf8(bytes).ok()?) == hash).then_some(hash)
@@ -54,75 +89,228 @@ impl Archive {
             let hash = RawHash::from_slice(key)?;
             (RawHash::of(bytes) == hash).then_some(hash)
         });
+        let articles = self.verify_articles(&bodies, &mut report);
+        self.verify_body_links(&articles, &mut report);
+        self.verify_captures(&articles, &raws, &mut report);
+        self.verify_pairs(&bodies, &mut report);
+        self.verify_index(&bodies, &mut report);
+        Ok(report)
+    }
 
-        let mut versions: HashMap<ArticleId, HashSet<BodyHash>> = HashMap::new();
+    /// Articles and their versions; returns each readable article's bodies.
+    fn verify_articles(
+        &self,
+        bodies: &Sound<BodyHash>,
+        report: &mut VerifyReport,
+    ) -> Sound<(ArticleId, BodyHash)> {
+        let mut held = Sound { keys: HashSet::new(), complete: true };
         for item in self.store.articles() {
             report.checked += 1;
             let (id, article) = match item {
                 Ok(entry) => entry,
                 Err(e) => {
                     report.problem("articles", "?", e.to_string());
+                    held.complete = false;
                     continue;
                 }
             };
             if article.key.id() != id {
                 report.problem("articles", id.short(), "stored under an id that its key does not give");
             }
+            if article.versions.is_empty() {
+                report.problem("articles", id.short(), "has no versions");
+            }
             for version in &article.versions {
-                if !bodies.contains(&version.hash) {
+                if bodies.lacks(&version.hash) {
                     report.problem(
                         "articles",
                         id.short(),
                         format!("version {} has no stored body", version.hash.short()),
                     );
                 }
+                if let Link::Similar { to, .. } = version.link
+                    && bodies.lacks(&to)
+                {
+                    report.problem(
+                        "articles",
+                        id.short(),
+                        format!(
+                            "version {} was linked by similarity to a missing body",
+                            version.hash.short()
+                        ),
+                    );
+                }
+                if !held.keys.insert((id, version.hash)) {
+                    report.problem(
+                        "articles",
+                        id.short(),
+                        format!("version {} is listed twice", version.hash.short()),
+                    );
+                }
             }
-            versions.insert(id, article.versions.iter().map(|v| v.hash).collect());
         }
+        held
+    }
 
+    /// Every version has a body link; a link whose article lacks the body is unfinished.
+    fn verify_body_links(&self, held: &Sound<(ArticleId, BodyHash)>, report: &mut VerifyReport) {
+        let mut linked = HashSet::new();
+        let mut complete = true;
         for item in self.store.body_links() {
             report.checked += 1;
             match item {
-                Ok((hash, article)) if !versions.get(&article).is_some_and(|v| v.contains(&hash)) => report
-                    .problem(
-                        "body_articles",
-                        hash.short(),
-                        format!("links to article {} which lacks it", article.short()),
-                    ),
-                Ok(_) => {}
-                Err(e) => report.problem("body_articles", "?", e.to_string()),
+                Ok((hash, article)) => {
+                    // The link is written just before its article, so this is where
+                    // an ingest stopped between the two.
+                    if held.lacks(&(article, hash)) {
+                        report.unfinished += 1;
+                    }
+                    linked.insert((article, hash));
+                }
+                Err(e) => {
+                    report.problem("body_articles", "?", e.to_string());
+                    complete = false;
+                }
             }
         }
+        if complete {
+            for (article, hash) in held.keys.difference(&linked) {
+                report.problem(
+                    "body_articles",
+                    hash.short(),
+                    format!("no link to article {} which holds it", article.short()),
+                );
+            }
+        }
+    }
 
+    /// Every capture is of a stored version and has its raw bytes; counts the versions
+    /// still waiting for theirs.
+    fn verify_captures(
+        &self,
+        held: &Sound<(ArticleId, BodyHash)>,
+        raws: &Sound<RawHash>,
+        report: &mut VerifyReport,
+    ) {
+        let articles: HashSet<ArticleId> = held.keys.iter().map(|(a, _)| *a).collect();
+        let mut captured = HashSet::new();
+        let mut complete = true;
+        let mut count = 0u64;
         for item in self.store.all_captures() {
             report.checked += 1;
             let (article, _, capture) = match item {
-                Ok(entry) => entry,
+                Ok(entry) => {
+                    count += 1;
+                    entry
+                }
                 Err(e) => {
                     report.problem("captures", "?", e.to_string());
+                    complete = false;
                     continue;
                 }
             };
-            match versions.get(&article) {
-                None => {
-                    report.problem("captures", article.short(), "capture of an article that does not exist")
-                }
-                Some(v) if !v.contains(&capture.body) => report.problem(
+            if held.complete && !articles.contains(&article) {
+                report.problem("captures", article.short(), "capture of an article that does not exist");
+            } else if held.lacks(&(article, capture.body)) {
+                report.problem(
                     "captures",
                     article.short(),
                     format!("capture of body {} which is not a version of the article", capture.body.short()),
-                ),
-                Some(_) => {}
+                );
             }
-            if !raws.contains(&capture.raw) {
+            if raws.lacks(&capture.raw) {
                 report.problem(
                     "captures",
                     article.short(),
                     format!("raw capture {} is missing", capture.raw.short()),
                 );
             }
+            captured.insert((article, capture.body));
         }
-        Ok(report)
+        if complete {
+            report.unfinished += held.keys.difference(&captured).count() as u64;
+            match self.store.captures_written() {
+                Ok(Some(counted)) if counted > count => report.problem(
+                    "captures",
+                    "-",
+                    format!("{count} captures are stored but {counted} were written"),
+                ),
+                Ok(_) => {}
+                Err(e) => report.problem("meta", "captures", e.to_string()),
+            }
+        }
+    }
+
+    /// Every near-duplicate pair joins two stored bodies, is kept both ways, and has
+    /// scores that can be true.
+    fn verify_pairs(&self, bodies: &Sound<BodyHash>, report: &mut VerifyReport) {
+        let mut pairs = HashSet::new();
+        let mut complete = true;
+        for item in self.store.all_similar() {
+            report.checked += 1;
+            let (a, b, similarity) = match item {
+                Ok(pair) => pair,
+                Err(e) => {
+                    report.problem("similar", "?", e.to_string());
+                    complete = false;
+                    continue;
+                }
+            };
+            for end in [a, b] {
+                if bodies.lacks(&end) {
+                    report.problem("similar", a.short(), format!("pairs with missing body {}", end.short()));
+                }
+            }
+            let scores = [similarity.jaccard, similarity.containment];
+            if a == b
+                || scores.iter().any(|s| !(0.0..=1.0).contains(s))
+                || similarity.jaccard > similarity.containment
+            {
+                report.problem(
+                    "similar",
+                    a.short(),
+                    format!(
+                        "pair with {} has impossible scores (Jaccard {}, containment {})",
+                        b.short(),
+                        similarity.jaccard,
+                        similarity.containment
+                    ),
+                );
+            }
+            pairs.insert((a, b));
+        }
+        if complete {
+            for (a, b) in &pairs {
+                if !pairs.contains(&(*b, *a)) {
+                    report.problem(
+                        "similar",
+                        a.short(),
+                        format!("pair with {} is kept one way only", b.short()),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every index segment decodes and names stored bodies only.
+    fn verify_index(&self, bodies: &Sound<BodyHash>, report: &mut VerifyReport) {
+        for (number, segment) in self.store.near_segments().enumerate() {
+            report.checked += 1;
+            match segment {
+                Ok(entries) => {
+                    for (hash, _) in entries {
+                        if bodies.lacks(&hash) {
+                            report.problem(
+                                "near_segments",
+                                format!("#{number}"),
+                                format!("indexes missing body {}", hash.short()),
+                            );
+                        }
+                    }
+                }
+                Err(e) => report.problem("near_segments", format!("#{number}"), e.to_string()),
+            }
+        }
     }
 }
 
@@ -133,14 +321,15 @@ fn verify_blobs<K: Eq + std::hash::Hash>(
     items: impl Iterator<Item = Result<(sled::IVec, sled::IVec)>>,
     report: &mut VerifyReport,
     sound_key: impl Fn(&[u8], &[u8]) -> Option<K>,
-) -> HashSet<K> {
-    let mut sound = HashSet::new();
+) -> Sound<K> {
+    let mut sound = Sound { keys: HashSet::new(), complete: true };
     for item in items {
         report.checked += 1;
         let (key, value) = match item {
             Ok(kv) => kv,
             Err(e) => {
                 report.problem(tree, "?", e.to_string());
+                sound.complete = false;
                 continue;
             }
         };
@@ -148,7 +337,7 @@ fn verify_blobs<K: Eq + std::hash::Hash>(
         match codec::decode_blob(tree, &value) {
             Ok(bytes) => match sound_key(&key, &bytes) {
                 Some(id) => {
-                    sound.insert(id);
+                    sound.keys.insert(id);
                 }
                 None => report.problem(tree, short, "content does not match its hash"),
             },

@@ -368,7 +368,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             ExitCode::SUCCESS
         }
         Command::Verify => {
-            let report = open(&cli)?.verify()?;
+            let report = Archive::open_for_inspection(&cli.archive)?.verify()?;
             render::verify(&mut out, &style, &report)?;
             if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILURE) }
         }

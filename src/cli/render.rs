@@ -256,6 +256,11 @@ pub fn stats(out: &mut impl Write, style: &Style, s: &Stats) -> Result<()> {
     writeln!(out, "versions     {}", s.versions)?;
     writeln!(out, "bodies       {}  (distinct texts)", s.bodies)?;
     writeln!(out, "captures     {}", s.captures)?;
+    writeln!(
+        out,
+        "near pairs   {}  (distinct bodies with Jaccard >= 0.5 or containment >= 0.8)",
+        s.near_pairs
+    )?;
     writeln!(out, "input        {}", human_bytes(s.input_bytes))?;
     writeln!(out, "on disk      {}  ({ratio:.2}x the input)", human_bytes(s.stored_bytes))?;
     writeln!(out, "normaliser   version {}", s.normalizer)?;
@@ -269,6 +274,13 @@ pub fn verify(out: &mut impl Write, style: &Style, report: &VerifyReport) -> Res
     }
     for p in &report.problems {
         writeln!(out, "problem: {} {}: {}", p.tree, p.key, sanitize::line(&p.what))?;
+    }
+    if report.unfinished > 0 {
+        writeln!(
+            out,
+            "{} records are half-written by an interrupted ingest (not damage): run it again to complete them",
+            report.unfinished
+        )?;
     }
     if report.is_ok() {
         writeln!(out, "checked {} values: no problems", report.checked)?;

@@ -41,6 +41,7 @@ pub struct Tracker {
     cache: HashMap<BodyHash, Arc<Vec<u64>>>,
     cache_order: VecDeque<BodyHash>,
     pending: Vec<(BodyHash, BandKeys)>,
+    pending_pairs: Vec<(BodyHash, BodyHash, Similarity)>,
 }
 
 impl Tracker {
@@ -52,7 +53,13 @@ impl Tracker {
                 index.insert(hash, &bands);
             }
         }
-        Ok(Tracker { index, cache: HashMap::new(), cache_order: VecDeque::new(), pending: Vec::new() })
+        Ok(Tracker {
+            index,
+            cache: HashMap::new(),
+            cache_order: VecDeque::new(),
+            pending: Vec::new(),
+            pending_pairs: Vec::new(),
+        })
     }
 
     /// Whether a body is indexed.
@@ -60,8 +67,8 @@ impl Tracker {
         self.index.contains(hash)
     }
 
-    /// Indexes a body not indexed yet: verifies every candidate on shingles, stores the
-    /// pairs worth keeping, and returns them.
+    /// Indexes a body not indexed yet: verifies every candidate on shingles, keeps the
+    /// pairs worth keeping for the next segment, and returns them.
     pub fn index_body(
         &mut self,
         store: &Store,
@@ -77,7 +84,7 @@ impl Tracker {
             let other = self.shingles_of(store, &candidate)?;
             let similarity = shingle::similarity(&fingerprint.shingles, &other);
             if super::is_kept(&similarity) {
-                store.put_similar(&hash, &candidate, &similarity)?;
+                self.pending_pairs.push((hash, candidate, similarity));
                 kept.push((candidate, similarity));
             }
         }
@@ -87,8 +94,15 @@ impl Tracker {
         Ok(kept)
     }
 
-    /// Writes the bodies indexed since the last call as one segment.
+    /// Writes the pairs found since the last call (at once, so that no pair is ever
+    /// stored one way only), then the bodies indexed since as one segment. A body
+    /// counts as indexed only once its segment is written, so a crash before that
+    /// has the next ingest index it again and find the same pairs.
     pub fn write_segment(&mut self, store: &Store) -> Result<()> {
+        if !self.pending_pairs.is_empty() {
+            store.put_similar_pairs(&self.pending_pairs)?;
+            self.pending_pairs.clear();
+        }
         if !self.pending.is_empty() {
             store.put_near_segment(&self.pending)?;
             self.pending.clear();

@@ -4,7 +4,7 @@
 //!
 //! | tree | key | value |
 //! | --- | --- | --- |
-//! | `meta` | name | format and normaliser versions (u32, big-endian) |
+//! | `meta` | name | format and normaliser versions (u32, big-endian), captures written (u64) |
 //! | `bodies` | body hash (32) | zstd of the normalised body |
 //! | `raws` | raw hash (32) | zstd of the raw captured bytes |
 //! | `articles` | article id (16) | [`ArticleEntry`] |
@@ -16,10 +16,16 @@
 //! Per new version an ingest writes five keys (body, raw, article, capture, body link),
 //! two per near-duplicate pair found, and one segment per batch of 1,024 records;
 //! per repeated capture of a known version, two (raw if new, capture).
-//! Writes for one batch go in the order bodies, raws, links, pairs, articles, the index
-//! segment, and the captures last: a capture is the mark that its record is stored, so a
+//! Writes for one batch go in the order bodies, raws, links, articles, pairs (one atomic
+//! sled batch), the index segment, and the captures last: a capture is the mark that its record is stored, so a
 //! crash at any point leaves nothing that points at a missing value, and a re-run
 //! completes the record (and indexes any body a crash left unindexed).
+
+//!
+//! Outside sled, `committed` (written atomically at the end of every ingest) holds the
+//! number of captures that ingest left. sled recovers a damaged log by cutting it at
+//! the first bad checksum, silently; a `captures` counter in `meta` that has fallen
+//! below `committed` is how that loss is noticed, at every open.
 
 pub mod codec;
 pub mod model;
@@ -40,6 +46,10 @@ pub const FORMAT_VERSION: u32 = 1;
 
 const META_FORMAT: &[u8] = b"format";
 const META_NORMALIZER: &[u8] = b"normalizer";
+const META_CAPTURES: &[u8] = b"captures";
+
+/// The file beside sled's that records what the last completed ingest left.
+const COMMITTED_FILE: &str = "committed";
 
 /// Length of a key in the `captures` tree.
 pub const CAPTURE_KEY_LEN: usize = ArticleId::LEN + 8 + 8;
@@ -56,6 +66,16 @@ pub struct Store {
     near_segments: sled::Tree,
     similar: sled::Tree,
     normalizer: NormalizerVersion,
+    lost: Option<LostWrites>,
+}
+
+/// Captures the last completed ingest left, against those the archive now holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LostWrites {
+    /// Recorded in `committed`.
+    pub committed: u64,
+    /// Recorded in the archive's own counter.
+    pub found: u64,
 }
 
 /// Whether to create the archive when it is missing.
@@ -65,13 +85,16 @@ pub enum OpenMode {
     Create,
     /// It must exist (every other command).
     Existing,
+    /// It must exist, and is opened even when it has lost writes, to be inspected
+    /// (`verify`).
+    Inspect,
 }
 
 impl Store {
     /// Opens the archive at `path`.
     pub fn open(path: &Path, mode: OpenMode) -> Result<Store> {
         let exists = path.join("conf").exists() || path.join("db").exists();
-        if mode == OpenMode::Existing && !exists {
+        if mode != OpenMode::Create && !exists {
             return Err(Error::NoArchive { path: path.to_path_buf() });
         }
         let db = sled::Config::new()
@@ -87,6 +110,14 @@ impl Store {
             .map_err(|e| open_error(path, e))?;
         let meta = db.open_tree("meta")?;
         let normalizer = check_versions(path, &meta)?;
+        let lost = check_committed(path, &meta)?;
+        if let (Some(lost), false) = (lost, mode == OpenMode::Inspect) {
+            return Err(Error::LostWrites {
+                path: path.to_path_buf(),
+                committed: lost.committed,
+                found: lost.found,
+            });
+        }
         Ok(Store {
             path: path.to_path_buf(),
             bodies: db.open_tree("bodies")?,
@@ -98,7 +129,45 @@ impl Store {
             similar: db.open_tree("similar")?,
             db,
             normalizer,
+            lost,
         })
+    }
+
+    /// Whether the archive holds fewer captures than its last completed ingest left.
+    pub fn lost_writes(&self) -> Option<LostWrites> {
+        self.lost
+    }
+
+    /// The archive's count of captures written, if it keeps one (archives keep it
+    /// from their first ingest on).
+    pub fn captures_written(&self) -> Result<Option<u64>> {
+        read_u64(&self.db.open_tree("meta")?, META_CAPTURES)
+    }
+
+    /// Counts the captures (a scan).
+    pub fn count_captures(&self) -> Result<u64> {
+        scan(self.captures.iter()).try_fold(0, |count, item| item.map(|_| count + 1))
+    }
+
+    /// Records how many captures are written; called after each batch's captures.
+    pub fn set_captures_written(&self, count: u64) -> Result<()> {
+        self.db.open_tree("meta")?.insert(META_CAPTURES, &count.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// Makes every write durable, then records outside sled how many captures the
+    /// archive now holds (see the module documentation).
+    pub fn commit(&self, captures: u64) -> Result<()> {
+        self.flush()?;
+        let io = |e| Error::Io {
+            context: format!("writing {}", self.path.join(COMMITTED_FILE).display()),
+            source: e,
+        };
+        let mut file = tempfile::NamedTempFile::new_in(&self.path).map_err(io)?;
+        std::io::Write::write_all(&mut file, format!("{captures}\n").as_bytes()).map_err(io)?;
+        file.as_file().sync_all().map_err(io)?;
+        file.persist(self.path.join(COMMITTED_FILE)).map_err(|e| io(e.error))?;
+        Ok(())
     }
 
     /// The archive's directory.
@@ -180,7 +249,7 @@ impl Store {
 
     /// Every article, in id order.
     pub fn articles(&self) -> impl Iterator<Item = Result<(ArticleId, ArticleEntry)>> + '_ {
-        self.articles.iter().map(|item| {
+        scan(self.articles.iter()).map(|item| {
             let (key, value) = item?;
             let id = ArticleId::from_slice(&key).ok_or_else(|| Error::Corrupt {
                 tree: "articles",
@@ -192,12 +261,12 @@ impl Store {
 
     /// An article's captures in time order.
     pub fn captures_of(&self, id: &ArticleId) -> impl Iterator<Item = Result<(i64, CaptureEntry)>> + '_ {
-        self.captures.scan_prefix(id.0).map(decode_capture)
+        scan(self.captures.scan_prefix(id.0)).map(decode_capture)
     }
 
     /// Every capture, grouped by article, in time order within each.
     pub fn all_captures(&self) -> impl Iterator<Item = Result<(ArticleId, i64, CaptureEntry)>> + '_ {
-        self.captures.iter().map(|item| {
+        scan(self.captures.iter()).map(|item| {
             let (key, value) = item?;
             let article =
                 ArticleId::from_slice(key.get(..ArticleId::LEN).unwrap_or_default()).ok_or_else(|| {
@@ -210,17 +279,17 @@ impl Store {
 
     /// Every stored body hash with its encoded value.
     pub fn bodies(&self) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec)>> + '_ {
-        self.bodies.iter().map(|r| r.map_err(Error::from))
+        scan(self.bodies.iter())
     }
 
     /// Every stored raw hash with its encoded value.
     pub fn raws(&self) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec)>> + '_ {
-        self.raws.iter().map(|r| r.map_err(Error::from))
+        scan(self.raws.iter())
     }
 
     /// Every (body, article) link.
     pub fn body_links(&self) -> impl Iterator<Item = Result<(BodyHash, ArticleId)>> + '_ {
-        self.body_articles.iter().map(|item| {
+        scan(self.body_articles.iter()).map(|item| {
             let (key, _) = item?;
             split_body_article_key(&key).ok_or_else(|| Error::Corrupt {
                 tree: "body_articles",
@@ -229,18 +298,21 @@ impl Store {
         })
     }
 
-    /// The articles that hold a body.
+    /// The articles that hold a body. A link whose article does not (yet) hold the body
+    /// is what an interrupted ingest leaves between the two writes; it is skipped.
     pub fn articles_with_body(&self, hash: &BodyHash) -> Result<Vec<ArticleId>> {
-        self.body_articles
-            .scan_prefix(hash.0)
-            .map(|item| {
-                let (key, _) = item?;
-                split_body_article_key(&key).map(|(_, a)| a).ok_or_else(|| Error::Corrupt {
-                    tree: "body_articles",
-                    detail: format!("key of {} bytes", key.len()),
-                })
-            })
-            .collect()
+        let mut holders = Vec::new();
+        for item in scan(self.body_articles.scan_prefix(hash.0)) {
+            let (key, _) = item?;
+            let (_, article) = split_body_article_key(&key).ok_or_else(|| Error::Corrupt {
+                tree: "body_articles",
+                detail: format!("key of {} bytes", key.len()),
+            })?;
+            if self.article(&article)?.is_some_and(|a| a.versions.iter().any(|v| v.hash == *hash)) {
+                holders.push(article);
+            }
+        }
+        Ok(holders)
     }
 
     /// Body hashes whose hex form starts with `prefix`, at most `limit`.
@@ -265,20 +337,24 @@ impl Store {
 
     /// Every index segment, in the order written.
     pub fn near_segments(&self) -> impl Iterator<Item = Result<Vec<(BodyHash, BandKeys)>>> + '_ {
-        self.near_segments.iter().map(|item| codec::decode("near_segments", &item?.1))
+        scan(self.near_segments.iter()).map(|item| codec::decode("near_segments", &item?.1))
     }
 
-    /// Stores a verified pair, both ways.
-    pub fn put_similar(&self, a: &BodyHash, b: &BodyHash, similarity: &Similarity) -> Result<()> {
-        let value = codec::encode(similarity);
-        self.similar.insert(pair_key(a, b), value.clone())?;
-        self.similar.insert(pair_key(b, a), value)?;
+    /// Stores verified pairs, each both ways, in one atomic batch.
+    pub fn put_similar_pairs(&self, pairs: &[(BodyHash, BodyHash, Similarity)]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for (a, b, similarity) in pairs {
+            let value = codec::encode(similarity);
+            batch.insert(&pair_key(a, b)[..], value.clone());
+            batch.insert(&pair_key(b, a)[..], value);
+        }
+        self.similar.apply_batch(batch)?;
         Ok(())
     }
 
     /// The verified pairs of one body.
     pub fn similar_to(&self, hash: &BodyHash) -> impl Iterator<Item = Result<(BodyHash, Similarity)>> + '_ {
-        self.similar.scan_prefix(hash.0).map(|item| {
+        scan(self.similar.scan_prefix(hash.0)).map(|item| {
             let (key, value) = item?;
             let (_, other) = split_pair_key(&key)?;
             Ok((other, codec::decode("similar", &value)?))
@@ -287,7 +363,7 @@ impl Store {
 
     /// Every verified pair (each twice, once per direction).
     pub fn all_similar(&self) -> impl Iterator<Item = Result<(BodyHash, BodyHash, Similarity)>> + '_ {
-        self.similar.iter().map(|item| {
+        scan(self.similar.iter()).map(|item| {
             let (key, value) = item?;
             let (a, b) = split_pair_key(&key)?;
             Ok((a, b, codec::decode("similar", &value)?))
@@ -295,8 +371,13 @@ impl Store {
     }
 
     /// Number of distinct bodies.
-    pub fn body_count(&self) -> usize {
-        self.bodies.len()
+    pub fn body_count(&self) -> Result<usize> {
+        scan(self.bodies.iter()).try_fold(0, |count, item| item.map(|_| count + 1))
+    }
+
+    /// Number of entries in the pair tree (each pair twice, once per direction).
+    pub fn similar_count(&self) -> Result<usize> {
+        scan(self.similar.iter()).try_fold(0, |count, item| item.map(|_| count + 1))
     }
 
     /// Bytes the archive takes on disk.
@@ -331,7 +412,21 @@ fn time_from_sortable(bytes: &[u8]) -> Option<i64> {
     Some((u64::from_be_bytes(raw) ^ (1 << 63)) as i64)
 }
 
-fn decode_capture(item: sled::Result<(sled::IVec, sled::IVec)>) -> Result<(i64, CaptureEntry)> {
+/// A tree's entries, ending after the first error. sled's iterator retries the same
+/// position after a failed read, so a caller that carried on past an error (to report
+/// it and go on) would read the damaged page forever.
+fn scan(iter: sled::Iter) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec)>> {
+    let mut failed = false;
+    iter.map_while(move |item| {
+        if failed {
+            return None;
+        }
+        failed = item.is_err();
+        Some(item.map_err(Error::from))
+    })
+}
+
+fn decode_capture(item: Result<(sled::IVec, sled::IVec)>) -> Result<(i64, CaptureEntry)> {
     let (key, value) = item?;
     let time = (key.len() == CAPTURE_KEY_LEN)
         .then(|| time_from_sortable(&key[ArticleId::LEN..ArticleId::LEN + 8]))
@@ -384,7 +479,7 @@ fn ids_with_prefix<T>(
         Some(high) => tree.range(low..high),
         None => tree.range(low..),
     };
-    range
+    scan(range)
         .take(limit)
         .map(|item| {
             let key = item?.0;
@@ -425,6 +520,29 @@ fn check_versions(path: &Path, meta: &sled::Tree) -> Result<NormalizerVersion> {
             Ok(version)
         }
     }
+}
+
+fn read_u64(meta: &sled::Tree, key: &[u8]) -> Result<Option<u64>> {
+    meta.get(key)?.map(|v| v.as_ref().try_into().map(u64::from_be_bytes)).transpose().map_err(|_| {
+        Error::Corrupt { tree: "meta", detail: format!("{} is not a u64", String::from_utf8_lossy(key)) }
+    })
+}
+
+/// Compares the captures the last completed ingest left (the `committed` file) with
+/// the archive's own counter.
+fn check_committed(path: &Path, meta: &sled::Tree) -> Result<Option<LostWrites>> {
+    let file = path.join(COMMITTED_FILE);
+    let text = match std::fs::read_to_string(&file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::Io { context: format!("reading {}", file.display()), source: e }),
+    };
+    let committed: u64 = text.trim().parse().map_err(|_| Error::Corrupt {
+        tree: "committed",
+        detail: format!("{} does not hold a count", file.display()),
+    })?;
+    let found = read_u64(meta, META_CAPTURES)?.unwrap_or(0);
+    Ok((found < committed).then_some(LostWrites { committed, found }))
 }
 
 /// Turns sled's lock failure into "archive in use".

@@ -1,0 +1,307 @@
+//! Reliability: an archive damaged in each way a disk or a bug can damage it is caught
+//! by `verify` (or refused at open with a clear message), a writer and readers meet
+//! "archive in use" at once while an ingest runs, and an archive from another format
+//! version is refused naming both versions. The kill test is in `tests/crash.rs`.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::newsvault;
+use newsvault::store::codec;
+use newsvault::store::model::{ArticleEntry, Link, VersionEntry};
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// An archive of the mixed fixtures plus a revision, so that it has versions, raw
+/// captures, body links and a near-duplicate pair; returns it with its stats.
+fn sound_archive(dir: &Path) -> (PathBuf, Value) {
+    let archive = dir.join("a");
+    newsvault(&archive).arg("ingest").arg(fixture("mixed")).assert().code(1);
+    newsvault(&archive)
+        .args(["ingest", "--captured-at", "2030-01-01T00:00:00Z"])
+        .arg(fixture("revised-lighthouse.txt"))
+        .assert()
+        .success();
+    newsvault(&archive).arg("verify").assert().success().stdout(predicate::str::contains("no problems"));
+    let stats = stats(&archive).expect("a sound archive has stats");
+    assert!(stats["near_pairs"].as_u64() >= Some(1), "{stats}");
+    (archive, stats)
+}
+
+fn stats(archive: &Path) -> Option<Value> {
+    let output =
+        newsvault(archive).args(["stats", "--json"]).timeout(Duration::from_secs(60)).output().ok()?;
+    output.status.success().then(|| serde_json::from_slice(&output.stdout).ok()).flatten()
+}
+
+/// Runs `verify` and returns its exit code and everything it printed.
+fn verify(archive: &Path) -> (Option<i32>, String) {
+    let output =
+        newsvault(archive).arg("verify").timeout(Duration::from_secs(60)).output().expect("verify runs");
+    let text = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code(), text)
+}
+
+/// Changes the archive through sled directly, as a bug or a disk would.
+fn damage(archive: &Path, tree: &str, change: impl FnOnce(&sled::Tree)) {
+    let db = sled::open(archive).expect("the archive opens with sled");
+    change(&db.open_tree(tree).expect("the tree exists"));
+    db.flush().expect("sled flushes");
+}
+
+fn first(tree: &sled::Tree) -> (sled::IVec, sled::IVec) {
+    tree.iter().next().expect("the tree has an entry").expect("the entry reads")
+}
+
+fn assert_caught(archive: &Path, expected: &str) {
+    let (code, text) = verify(archive);
+    assert_eq!(code, Some(1), "verify must fail:\n{text}");
+    assert!(text.contains(expected), "verify must say `{expected}`:\n{text}");
+    assert!(text.lines().filter(|l| l.starts_with("problem:")).count() >= 1, "{text}");
+}
+
+#[test]
+fn a_changed_byte_in_a_stored_body_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = sound_archive(dir.path());
+    damage(&archive, "bodies", |bodies| {
+        let (key, value) = first(bodies);
+        let mut text = codec::decode_blob("bodies", &value).unwrap();
+        text[0] ^= 0x01;
+        bodies.insert(key, codec::encode_blob(&text)).unwrap();
+    });
+    assert_caught(&archive, "content does not match its hash");
+}
+
+#[test]
+fn a_changed_byte_in_a_compressed_raw_capture_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = sound_archive(dir.path());
+    damage(&archive, "raws", |raws| {
+        let (key, value) = first(raws);
+        let mut bytes = value.to_vec();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x40;
+        raws.insert(key, bytes).unwrap();
+    });
+    assert_caught(&archive, "problem: raws");
+}
+
+#[test]
+fn a_removed_body_is_caught_where_it_is_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = sound_archive(dir.path());
+    damage(&archive, "bodies", |bodies| {
+        let (key, _) = first(bodies);
+        bodies.remove(key).unwrap();
+    });
+    assert_caught(&archive, "has no stored body");
+}
+
+#[test]
+fn a_dangling_version_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = sound_archive(dir.path());
+    damage(&archive, "articles", |articles| {
+        let (key, value) = first(articles);
+        let mut article: ArticleEntry = codec::decode("articles", &value).unwrap();
+        let mut ghost: VersionEntry = article.versions[0].clone();
+        ghost.hash = newsvault::BodyHash::of("a body nobody stored");
+        ghost.link = Link::Url;
+        article.versions.push(ghost);
+        articles.insert(key, codec::encode(&article)).unwrap();
+    });
+    assert_caught(&archive, "has no stored body");
+}
+
+#[test]
+fn a_removed_raw_capture_and_a_one_way_pair_are_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = sound_archive(dir.path());
+    damage(&archive, "raws", |raws| {
+        let (key, _) = first(raws);
+        raws.remove(key).unwrap();
+    });
+    damage(&archive, "similar", |similar| {
+        let (key, _) = first(similar);
+        similar.remove(key).unwrap();
+    });
+    assert_caught(&archive, "is missing");
+    assert_caught(&archive, "kept one way only");
+}
+
+#[test]
+fn a_value_from_another_format_version_is_named_not_misread() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = sound_archive(dir.path());
+    damage(&archive, "captures", |captures| {
+        let (key, value) = first(captures);
+        let mut bytes = value.to_vec();
+        bytes[0] = 7;
+        captures.insert(key, bytes).unwrap();
+    });
+    assert_caught(&archive, "value format version 7, this newsvault reads 1");
+}
+
+#[test]
+fn an_archive_of_another_format_version_is_refused_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = sound_archive(dir.path());
+    let db = sled::open(&archive).unwrap();
+    db.open_tree("meta").unwrap().insert("format", &2u32.to_be_bytes()).unwrap();
+    db.flush().unwrap();
+    drop(db);
+    for command in [&["list"][..], &["verify"], &["ingest", "-"]] {
+        newsvault(&archive).args(command).write_stdin("").assert().code(1).stderr(
+            predicate::str::contains("format version 2").and(predicate::str::contains("format version 1")),
+        );
+    }
+}
+
+/// Flips one byte at offsets spread over sled's log file, each on a fresh copy. Every
+/// outcome must be one of: verify reports the damage (exit 1), sled refuses to open
+/// with a message, or the byte was in space sled no longer uses and the archive reads
+/// as before. Never a hang, a panic, or an archive that silently says less.
+#[test]
+fn bytes_flipped_in_sleds_own_files_are_caught_or_harmless() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, sound) = sound_archive(dir.path());
+    // sled's log is sparse at this size: flip only inside the pages it has written.
+    let log = std::fs::read(archive.join("db")).unwrap();
+    let written: Vec<u64> = (0..log.len())
+        .step_by(512)
+        .filter(|&start| log[start..(start + 512).min(log.len())].iter().any(|&b| b != 0))
+        .map(|start| start as u64)
+        .collect();
+    let mut outcomes = std::collections::BTreeMap::<&str, u32>::new();
+    const FLIPS: u64 = 24;
+    for i in 0..FLIPS {
+        let copy = dir.path().join(format!("flip{i}"));
+        copy_dir(&archive, &copy);
+        let block = written[(written.len() as u64 * i / FLIPS) as usize];
+        let offset = (block + (i * 7919) % 512).min(log.len() as u64 - 1);
+        flip_byte(&copy.join("db"), offset, 0x5a);
+        let (code, text) = verify(&copy);
+        assert!(!text.contains("panicked"), "flip at {offset}: a panic:\n{text}");
+        let outcome = match code {
+            Some(1) => {
+                assert!(
+                    text.lines().all(|l| l.starts_with("problem:")
+                        || l.starts_with("checked")
+                        || l.starts_with("newsvault:")
+                        || l.contains("half-written")),
+                    "flip at {offset}: every line names a problem:\n{text}"
+                );
+                "reported"
+            }
+            Some(0) => {
+                let now = stats(&copy).expect("a verified archive has stats");
+                for field in ["articles", "versions", "bodies", "captures", "near_pairs"] {
+                    assert_eq!(now[field], sound[field], "flip at {offset}: {field} changed silently");
+                }
+                "harmless"
+            }
+            other => {
+                panic!("flip at {offset}: verify exited {other:?} (a hang is killed after 60 s):\n{text}")
+            }
+        };
+        *outcomes.entry(outcome).or_default() += 1;
+        std::fs::remove_dir_all(&copy).unwrap();
+    }
+    eprintln!("{FLIPS} flipped bytes: {outcomes:?}");
+    assert!(outcomes.get("reported").copied().unwrap_or(0) >= 1, "some flips hit live data: {outcomes:?}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn flip_byte(file: &Path, offset: u64, mask: u8) {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::OpenOptions::new().read(true).write(true).open(file).unwrap();
+    let mut byte = [0u8];
+    f.seek(SeekFrom::Start(offset)).unwrap();
+    f.read_exact(&mut byte).unwrap();
+    byte[0] ^= mask;
+    f.seek(SeekFrom::Start(offset)).unwrap();
+    f.write_all(&byte).unwrap();
+}
+
+/// While one ingest runs (reading standard input that stays open), a second ingest and
+/// every reader are told "archive in use" at once, and change nothing; the running
+/// ingest then completes with everything it was given.
+#[cfg(target_os = "linux")]
+#[test]
+fn while_an_ingest_runs_writers_and_readers_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    newsvault(&archive).arg("ingest").arg(fixture("mixed/np.json")).assert().success();
+    let mut running = Command::new(assert_cmd::cargo::cargo_bin("newsvault"))
+        .arg("--archive")
+        .arg(&archive)
+        .args(["ingest", "--json", "--format", "jsonl", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = running.stdin.take().unwrap();
+    stdin.write_all(&std::fs::read(fixture("mixed/wire.jsonl")).unwrap()).unwrap();
+    stdin.flush().unwrap();
+    wait_until_locked(running.id(), &archive);
+    for command in [&["list"][..], &["show", "0000"], &["stats"], &["verify"], &["diff", "0000", "1111"]] {
+        newsvault(&archive)
+            .args(command)
+            .timeout(Duration::from_secs(10))
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("is in use by another newsvault process"));
+    }
+    newsvault(&archive)
+        .arg("ingest")
+        .arg(fixture("mixed/lighthouse.txt"))
+        .timeout(Duration::from_secs(10))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is in use"));
+    drop(stdin);
+    let output = running.wait_with_output().unwrap();
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["new_versions"], 3, "{summary}");
+    newsvault(&archive).arg("verify").assert().success();
+    let list = newsvault(&archive).args(["list", "--json"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout).to_string();
+    assert_eq!(listed.lines().count(), 3, "the refused ingest stored nothing:\n{listed}");
+    assert!(!listed.to_lowercase().contains("lighthouse"), "{listed}");
+}
+
+/// Waits until the running ingest has the archive's log open (and so its lock), by
+/// looking at its open files rather than opening the archive, which would race it.
+fn wait_until_locked(pid: u32, archive: &Path) {
+    let log = archive.join("db").canonicalize().ok();
+    for _ in 0..400 {
+        let open_files = std::fs::read_dir(format!("/proc/{pid}/fd")).into_iter().flatten().flatten();
+        if open_files.filter_map(|fd| std::fs::read_link(fd.path()).ok()).any(|target| Some(target) == log) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("the ingest never opened the archive");
+}
