@@ -132,7 +132,7 @@ fn a_warc_gz_reads_back_with_valid_digests() {
     )
     .unwrap();
     // An independent walk over the records: version line, headers, Content-Length block.
-    let (mut at, mut responses) = (0, 0);
+    let (mut at, mut responses, mut resources) = (0, 0, 0);
     while at < bytes.len() {
         let head_end = at + bytes[at..].windows(4).position(|w| w == b"\r\n\r\n").unwrap();
         let head = String::from_utf8(bytes[at..head_end].to_vec()).unwrap();
@@ -152,9 +152,17 @@ fn a_warc_gz_reads_back_with_valid_digests() {
                     && field("WARC-Record-ID").unwrap().starts_with("<urn:uuid:")
             );
         }
+        if field("WARC-Type").as_deref() == Some("resource") {
+            // A version without a web URL: the page alone, as WARC readers expect.
+            resources += 1;
+            assert_eq!(field("WARC-Block-Digest").unwrap(), digest(block));
+            assert!(field("WARC-Payload-Digest").is_none() && block.starts_with(b"<!DOCTYPE html>"));
+            assert!(field("WARC-Target-URI").unwrap().starts_with("urn:newsvault:article:"));
+        }
         at = head_end + 4 + length + 4;
     }
-    assert_eq!(responses, 7);
+    assert!(responses >= 1 && resources >= 1, "{responses} responses, {resources} resources");
+    assert_eq!(responses + resources, 7);
     // And newsvault reads its own WARC back: one HTML response per exported version.
     let back = dir.path().join("b");
     newsvault(&back)

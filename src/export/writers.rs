@@ -58,8 +58,9 @@ impl<W: Write> RowWriter for CsvWriter<W> {
     }
 }
 
-/// WARC/1.1: a `warcinfo` record, then one `response` record per row whose payload is
-/// an HTML page of the version, with sha1 base32 payload and block digests.
+/// WARC/1.1: a `warcinfo` record, then one record per row: a `response` (HTTP headers
+/// and an HTML page of the version) for a version with a web URL, a `resource` (the page
+/// alone) for one without; sha1 base32 digests.
 pub struct WarcWriter<W: Write> {
     out: W,
     gzip: bool,
@@ -110,22 +111,45 @@ impl<W: Write> RowWriter for WarcWriter<W> {
             self.info()?;
         }
         let payload = html_page(row);
-        let mut block = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
-            payload.len()
-        )
-        .into_bytes();
-        block.extend_from_slice(payload.as_bytes());
-        let uri = row.url.clone().unwrap_or_else(|| format!("urn:newsvault:article:{}", row.article));
-        let headers = [
-            ("WARC-Type", "response".to_string()),
-            ("WARC-Record-ID", record_id(row.article.as_bytes(), row.hash.as_bytes())),
-            ("WARC-Date", row.captured_at.clone()),
-            ("WARC-Target-URI", uri),
-            ("WARC-Payload-Digest", sha1_base32(payload.as_bytes())),
-            ("WARC-Block-Digest", sha1_base32(&block)),
-            ("Content-Type", "application/http;msgtype=response".to_string()),
-        ];
+        let id = ("WARC-Record-ID", record_id(row.article.as_bytes(), row.hash.as_bytes()));
+        let date = ("WARC-Date", row.captured_at.clone());
+        let web_url = row.url.as_deref().filter(|url| is_web_url(url));
+        let (headers, block) = match web_url {
+            // What a crawler would have recorded: the HTTP response, headers and page.
+            Some(url) => {
+                let mut block = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+                    payload.len()
+                )
+                .into_bytes();
+                block.extend_from_slice(payload.as_bytes());
+                let headers = vec![
+                    ("WARC-Type", "response".to_string()),
+                    id,
+                    date,
+                    ("WARC-Target-URI", url.to_string()),
+                    ("WARC-Payload-Digest", sha1_base32(payload.as_bytes())),
+                    ("WARC-Block-Digest", sha1_base32(&block)),
+                    ("Content-Type", "application/http;msgtype=response".to_string()),
+                ];
+                (headers, block)
+            }
+            // No web address (a page dump without its URL): a `resource` record, the
+            // page alone, since WARC readers take HTTP headers only from http(s) records.
+            None => {
+                let uri = row.url.clone().unwrap_or_else(|| format!("urn:newsvault:article:{}", row.article));
+                let block = payload.into_bytes();
+                let headers = vec![
+                    ("WARC-Type", "resource".to_string()),
+                    id,
+                    date,
+                    ("WARC-Target-URI", uri),
+                    ("WARC-Block-Digest", sha1_base32(&block)),
+                    ("Content-Type", "text/html; charset=utf-8".to_string()),
+                ];
+                (headers, block)
+            }
+        };
         self.record(&headers, &block)
     }
 
@@ -136,6 +160,11 @@ impl<W: Write> RowWriter for WarcWriter<W> {
         }
         self.out.flush()
     }
+}
+
+fn is_web_url(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
 }
 
 /// `sha1:` and the base32 of the SHA-1, as web archives write digests.

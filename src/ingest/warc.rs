@@ -142,7 +142,11 @@ fn unit_of(record: &WarcRecord<'_>, origin: Origin) -> Result<Option<Unit>, Reje
     if !is_html(content_type.as_deref(), &payload) {
         return Ok(None);
     }
-    let url = record.header("warc-target-uri").map(|u| u.trim_matches(|c| c == '<' || c == '>').to_string());
+    // newsvault's own name for a page that had no URL is not one.
+    let url = record
+        .header("warc-target-uri")
+        .map(|u| u.trim_matches(|c| c == '<' || c == '>').to_string())
+        .filter(|u| !u.starts_with("urn:newsvault:"));
     let captured_at = record.header("warc-date").and_then(dates::parse_timestamp);
     Ok(Some(Unit { origin, raw: payload, url, captured_at }))
 }
