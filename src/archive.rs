@@ -154,46 +154,37 @@ impl Archive {
         progress: &dyn Progress,
         run: &mut Run,
     ) -> Result<()> {
-        let input_len = input.size();
-        let bytes = match ingest::read_input(input) {
-            Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => {
-                let at = crate::record::Origin { file: input.name(), record: None };
-                reject(&mut run.summary, progress, &Rejection::new(at, "empty file"));
-                progress.advance(input_len);
-                return Ok(());
-            }
-            Ok(bytes) => bytes,
+        let (format, mut units) = match ingest::open_units(input, options.format, options.captured_at) {
+            Ok(opened) => opened,
             Err(rejection) => {
                 reject(&mut run.summary, progress, &rejection);
-                progress.advance(input_len);
+                progress.advance(input.size());
                 return Ok(());
             }
         };
-        let format = options.format.unwrap_or_else(|| ingest::detect_format(&input.name(), &bytes));
-        let units = ingest::split_units(format, input, bytes, options.captured_at);
-        let total_units = units.len().max(1) as u64;
-        let mut batches = batches(units);
         let mut pending: Option<Vec<Result<Prepared, Rejection>>> = None;
-        let mut advanced = 0u64;
+        let mut reported = 0u64;
         loop {
-            let next = batches.next();
-            if next.is_none() && pending.is_none() {
-                break;
-            }
-            // Prepare the next batch on the pool while this thread writes the last one.
+            // Read and prepare the next batch on the pool while this thread writes the
+            // last one.
             let (prepared, written) = rayon::join(
-                || next.map(|batch| self.prepare_batch(format, batch, options)),
+                || {
+                    let batch: Vec<_> = units.by_ref().take(BATCH).collect();
+                    (!batch.is_empty()).then(|| self.prepare_batch(format, batch, options))
+                },
                 || pending.take().map(|batch| self.write_batch(batch, progress, run)),
             );
             if let Some(written) = written {
-                let units_done = written?;
-                let share = input_len * units_done / total_units;
-                progress.advance(share);
-                advanced += share;
+                written?;
+            }
+            let consumed = units.consumed();
+            progress.advance(consumed.saturating_sub(reported));
+            reported = consumed;
+            if prepared.is_none() && pending.is_none() {
+                break;
             }
             pending = prepared;
         }
-        progress.advance(input_len.saturating_sub(advanced));
         Ok(())
     }
 
@@ -440,13 +431,4 @@ fn move_first_capture_earlier(article: &mut ArticleEntry, p: &Prepared) -> bool 
 fn reject(summary: &mut IngestSummary, progress: &dyn Progress, rejection: &Rejection) {
     summary.rejected += 1;
     progress.rejected(rejection);
-}
-
-/// Splits units into owned batches.
-fn batches(units: Vec<Result<Unit, Rejection>>) -> impl Iterator<Item = Vec<Result<Unit, Rejection>>> {
-    let mut units = units.into_iter().peekable();
-    std::iter::from_fn(move || {
-        units.peek()?;
-        Some(units.by_ref().take(BATCH).collect())
-    })
 }

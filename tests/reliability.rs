@@ -55,6 +55,22 @@ fn damage(archive: &Path, tree: &str, change: impl FnOnce(&sled::Tree)) {
     let db = sled::open(archive).expect("the archive opens with sled");
     change(&db.open_tree(tree).expect("the tree exists"));
     db.flush().expect("sled flushes");
+    drop(db);
+    wait_for_release(archive);
+}
+
+/// sled lets go of its lock when its background threads have ended, a moment after
+/// the handle is dropped.
+fn wait_for_release(archive: &Path) {
+    let log = std::fs::File::open(archive.join("db")).unwrap();
+    for _ in 0..500 {
+        if log.try_lock().is_ok() {
+            log.unlock().unwrap();
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("sled kept the archive locked");
 }
 
 fn first(tree: &sled::Tree) -> (sled::IVec, sled::IVec) {
@@ -159,6 +175,7 @@ fn an_archive_of_another_format_version_is_refused_naming_both() {
     db.open_tree("meta").unwrap().insert("format", &2u32.to_be_bytes()).unwrap();
     db.flush().unwrap();
     drop(db);
+    wait_for_release(&archive);
     for command in [&["list"][..], &["verify"], &["ingest", "-"]] {
         newsvault(&archive).args(command).write_stdin("").assert().code(1).stderr(
             predicate::str::contains("format version 2").and(predicate::str::contains("format version 1")),

@@ -6,8 +6,11 @@
 //! plain `{url, title, body|text, published, source}`. Never guesses a body from an
 //! unknown field: an unknown shape is an error that lists the fields found.
 
+use std::io::BufRead;
+
 use serde_json::{Map, Value};
 
+use super::stream::{self, Line, MAX_RECORD_BYTES};
 use super::{Rejection, Unit};
 use crate::dates;
 use crate::record::{Origin, PageMeta, Record};
@@ -35,19 +38,59 @@ const STANDFIRST_FIELDS: &[&str] = &["standfirst", "description", "excerpt", "su
 
 /// Splits JSON Lines into one unit per non-blank line.
 pub fn split_lines(file: &str, bytes: &[u8]) -> Vec<Result<Unit, Rejection>> {
-    bytes
-        .split(|&b| b == b'\n')
-        .enumerate()
-        .filter(|(_, line)| line.iter().any(|b| !b.is_ascii_whitespace()))
-        .map(|(i, line)| {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            Ok(Unit {
-                origin: Origin { file: file.to_string(), record: Some(i as u64 + 1) },
-                raw: line.to_vec(),
-                ..Unit::default()
-            })
-        })
-        .collect()
+    LineUnits::new(file, bytes).collect()
+}
+
+/// JSON Lines read as a stream: one unit per non-blank line, numbered from one. A line
+/// longer than [`MAX_RECORD_BYTES`] is rejected (and never held); a read error ends
+/// the file with a rejection at the line it happened.
+pub struct LineUnits<R> {
+    reader: R,
+    file: String,
+    line: u64,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+impl<R: BufRead> LineUnits<R> {
+    /// Reads `reader`, naming units after `file`.
+    pub fn new(file: &str, reader: R) -> Self {
+        LineUnits { reader, file: file.to_string(), line: 0, buf: Vec::new(), done: false }
+    }
+}
+
+impl<R: BufRead> Iterator for LineUnits<R> {
+    type Item = Result<Unit, Rejection>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            self.line += 1;
+            let origin = || Origin { file: self.file.clone(), record: Some(self.line) };
+            match stream::read_line(&mut self.reader, &mut self.buf, MAX_RECORD_BYTES) {
+                Ok(Line::End) => self.done = true,
+                Ok(Line::TooLong(length)) => {
+                    return Some(Err(Rejection::new(
+                        origin(),
+                        format!(
+                            "line of {} MiB is longer than the {} MiB a record may have",
+                            length >> 20,
+                            MAX_RECORD_BYTES >> 20
+                        ),
+                    )));
+                }
+                Ok(Line::Read) if self.buf.iter().all(u8::is_ascii_whitespace) => {}
+                Ok(Line::Read) => {
+                    let line = self.buf.strip_suffix(b"\r").unwrap_or(&self.buf);
+                    return Some(Ok(Unit { origin: origin(), raw: line.to_vec(), ..Unit::default() }));
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(Rejection::new(origin(), format!("cannot read on: {e}"))));
+                }
+            }
+        }
+        None
+    }
 }
 
 /// Splits a JSON document: one record, or an array of records (one unit each).

@@ -5,17 +5,18 @@
 
 pub mod html;
 pub mod json;
+pub mod stream;
 pub mod text_page;
 pub mod warc;
 
 use std::borrow::Cow;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::record::{Origin, Record};
-
-/// The most bytes one input may expand to once decompressed: a cap on gzip bombs.
-pub const MAX_INPUT_BYTES: u64 = 2 << 30;
+use stream::{MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES, Stream};
 
 /// The input formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,34 +140,88 @@ fn origin_of(path: &Path) -> Origin {
     Origin { file: path.display().to_string(), record: None }
 }
 
-/// Reads an input whole, decompressing gzip (detected by its magic bytes), refusing
-/// anything that would expand past [`MAX_INPUT_BYTES`].
-pub fn read_input(input: &Input) -> Result<Vec<u8>, Rejection> {
-    let at = Origin { file: input.name(), record: None };
-    let reader: Box<dyn Read> = match input {
-        Input::File(path) => Box::new(
-            std::fs::File::open(path).map_err(|e| Rejection::new(at.clone(), format!("cannot open: {e}")))?,
-        ),
-        Input::Stdin => Box::new(std::io::stdin().lock()),
-    };
-    let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
-    let head = std::io::BufRead::fill_buf(&mut reader)
-        .map_err(|e| Rejection::new(at.clone(), format!("cannot read: {e}")))?;
-    let gzipped = head.starts_with(&[0x1f, 0x8b]);
-    let source: Box<dyn Read> =
-        if gzipped { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
-    let mut bytes = Vec::new();
-    source.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(|e| {
-        let what = if gzipped { "gzip data is damaged or truncated" } else { "cannot read" };
-        Rejection::new(at.clone(), format!("{what}: {e}"))
-    })?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(Rejection::new(
-            at,
-            format!("expands to more than {} MiB; split it into smaller files", MAX_INPUT_BYTES >> 20),
-        ));
+/// An input being read: its units, parsed from the stream as they are asked for, so
+/// that memory holds a batch of records, never a whole file.
+pub struct Units {
+    inner: Box<dyn Iterator<Item = Result<Unit, Rejection>> + Send>,
+    consumed: Arc<AtomicU64>,
+    file_time: Option<jiff::Timestamp>,
+}
+
+impl Units {
+    /// Bytes of the input (before decompression) read so far.
+    pub fn consumed(&self) -> u64 {
+        self.consumed.load(Ordering::Relaxed)
     }
-    Ok(bytes)
+}
+
+impl Iterator for Units {
+    type Item = Result<Unit, Rejection>;
+
+    /// The next unit; one whose container gives no capture time gets the input's.
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut item = self.inner.next()?;
+        if let Ok(unit) = &mut item {
+            unit.captured_at = unit.captured_at.or(self.file_time);
+        }
+        Some(item)
+    }
+}
+
+/// Opens an input and detects its format (unless `forced`) from its name and first
+/// bytes. JSON Lines and WARC are read as streams, a record at a time; a JSON document
+/// is read whole up to [`MAX_DOCUMENT_BYTES`], a page up to [`MAX_RECORD_BYTES`]. Units
+/// whose container gives no capture time get `capture_time`, else the file's time.
+pub fn open_units(
+    input: &Input,
+    forced: Option<Format>,
+    capture_time: Option<jiff::Timestamp>,
+) -> Result<(Format, Units), Rejection> {
+    let name = input.name();
+    let at = || Origin { file: name.clone(), record: None };
+    let source: Box<dyn Read + Send> = match input {
+        Input::File(path) => Box::new(
+            std::fs::File::open(path).map_err(|e| Rejection::new(at(), format!("cannot open: {e}")))?,
+        ),
+        Input::Stdin => Box::new(std::io::stdin()),
+    };
+    let Stream { mut reader, consumed, gzipped } =
+        Stream::open(source).map_err(|e| Rejection::new(at(), format!("cannot read: {e}")))?;
+    let read_error = |e: std::io::Error| {
+        let reason = match (gzipped, e.kind()) {
+            (true, std::io::ErrorKind::Other) => e.to_string(),
+            (true, _) => format!("gzip data is damaged or truncated: {e}"),
+            (false, _) => format!("cannot read: {e}"),
+        };
+        Rejection::new(at(), reason)
+    };
+    let head = reader.fill_buf().map_err(read_error)?;
+    if head.iter().all(u8::is_ascii_whitespace) {
+        return Err(Rejection::new(at(), "empty file"));
+    }
+    let format = forced.unwrap_or_else(|| detect_format(&name, head));
+    let inner: Box<dyn Iterator<Item = Result<Unit, Rejection>> + Send> = match format {
+        Format::Jsonl => Box::new(json::LineUnits::new(&name, reader)),
+        Format::Warc => Box::new(warc::WarcUnits::new(&name, reader)),
+        Format::Json => {
+            let bytes = stream::read_capped(&mut reader, MAX_DOCUMENT_BYTES)
+                .map_err(read_error)?
+                .map_err(|cap| too_large(at(), "a JSON document", cap))?;
+            Box::new(json::split_document(&name, &bytes).into_iter())
+        }
+        Format::Text | Format::Html => {
+            let raw = stream::read_capped(&mut reader, MAX_RECORD_BYTES as u64)
+                .map_err(read_error)?
+                .map_err(|cap| too_large(at(), "a page", cap))?;
+            Box::new(std::iter::once(Ok(Unit { origin: at(), raw, url: None, captured_at: None })))
+        }
+    };
+    let file_time = capture_time.or_else(|| input.modified());
+    Ok((format, Units { inner, consumed, file_time }))
+}
+
+fn too_large(at: Origin, what: &str, cap: u64) -> Rejection {
+    Rejection::new(at, format!("larger than the {} MiB {what} may have", cap >> 20))
 }
 
 /// Decodes text: UTF-8 (a byte-order mark removed), else the encoding detected from
@@ -248,30 +303,6 @@ pub struct Unit {
     pub url: Option<String>,
     /// The capture time the container gives (a WARC date), else the file's time.
     pub captured_at: Option<jiff::Timestamp>,
-}
-
-/// Splits an input's bytes into units of the given format. A unit whose container
-/// gives no capture time gets `capture_time`, else the file's modification time.
-pub fn split_units(
-    format: Format,
-    input: &Input,
-    bytes: Vec<u8>,
-    capture_time: Option<jiff::Timestamp>,
-) -> Vec<Result<Unit, Rejection>> {
-    let file = input.name();
-    let file_time = capture_time.or_else(|| input.modified());
-    let mut units = match format {
-        Format::Jsonl => json::split_lines(&file, &bytes),
-        Format::Json => json::split_document(&file, &bytes),
-        Format::Warc => warc::split(&file, &bytes),
-        Format::Text | Format::Html => {
-            vec![Ok(Unit { origin: Origin { file, record: None }, raw: bytes, url: None, captured_at: None })]
-        }
-    };
-    for unit in units.iter_mut().flatten() {
-        unit.captured_at = unit.captured_at.or(file_time);
-    }
-    units
 }
 
 /// Parses one unit into a record.

@@ -4,8 +4,9 @@
 //! payload decoding (chunked transfer, gzip and deflate content encodings). Never trusts
 //! a length from the file beyond the bytes present, and never parses HTML itself.
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 
+use super::stream::{self, Line, MAX_RECORD_BYTES};
 use super::{Rejection, Unit};
 use crate::dates;
 use crate::record::Origin;
@@ -13,42 +14,185 @@ use crate::record::Origin;
 /// The most one record's payload may expand to when its content encoding is undone.
 const MAX_PAYLOAD: u64 = 64 << 20;
 
-/// Splits a WARC file into one unit per HTML response record. Malformed records are
-/// rejected with their number; reading goes on at the next record when one can be found.
+/// Splits a WARC file into one unit per HTML response record (see [`WarcUnits`]).
 pub fn split(file: &str, bytes: &[u8]) -> Vec<Result<Unit, Rejection>> {
-    let mut units = Vec::new();
-    let mut at = 0;
-    let mut number = 0u64;
-    while at < bytes.len() {
-        at = skip_line_breaks(bytes, at);
-        if at >= bytes.len() {
-            break;
+    WarcUnits::new(file, bytes).collect()
+}
+
+/// The most bytes of WARC headers one record may have.
+const MAX_HEADER_BYTES: usize = 1 << 20;
+
+/// A WARC file read as a stream, one record at a time. Malformed records are rejected
+/// with their number, and reading goes on at the next `WARC/` line; a block larger than
+/// [`MAX_RECORD_BYTES`] is read through and rejected, never held.
+pub struct WarcUnits<R> {
+    reader: R,
+    file: String,
+    number: u64,
+    /// A `WARC/` line found while looking for the next record after a damaged one.
+    found_start: Option<Vec<u8>>,
+    line: Vec<u8>,
+    done: bool,
+}
+
+impl<R: BufRead> WarcUnits<R> {
+    /// Reads `reader`, naming units after `file`.
+    pub fn new(file: &str, reader: R) -> Self {
+        WarcUnits {
+            reader,
+            file: file.to_string(),
+            number: 0,
+            found_start: None,
+            line: Vec::new(),
+            done: false,
         }
-        number += 1;
-        let origin = Origin { file: file.to_string(), record: Some(number) };
-        match read_record(bytes, at) {
-            Ok((record, next)) => {
-                at = next;
-                match unit_of(&record, origin) {
-                    Ok(Some(unit)) => units.push(Ok(unit)),
-                    Ok(None) => {}
-                    Err(rejection) => units.push(Err(rejection)),
-                }
-            }
-            Err(Framing::Truncated(reason)) => {
-                units.push(Err(Rejection::new(origin, reason)));
-                break;
-            }
-            Err(Framing::Malformed(reason)) => {
-                units.push(Err(Rejection::new(origin, reason)));
-                match find_next_record(bytes, at + 1) {
-                    Some(next) => at = next,
-                    None => break,
-                }
+    }
+
+    /// The next record's first line, blank lines skipped; `None` at the end.
+    fn first_line(&mut self) -> Result<Option<Vec<u8>>, String> {
+        if let Some(line) = self.found_start.take() {
+            return Ok(Some(line));
+        }
+        loop {
+            match stream::read_line(&mut self.reader, &mut self.line, MAX_HEADER_BYTES).map_err(read_error)? {
+                Line::End => return Ok(None),
+                Line::TooLong(_) => return Ok(Some(Vec::new())),
+                Line::Read if self.line.iter().all(|b| *b == b'\r') => {}
+                Line::Read => return Ok(Some(std::mem::take(&mut self.line))),
             }
         }
     }
-    units
+
+    /// Skips to the next line that starts a record; false at the end of the file.
+    fn find_next_record(&mut self) -> Result<bool, String> {
+        loop {
+            match stream::read_line(&mut self.reader, &mut self.line, MAX_HEADER_BYTES).map_err(read_error)? {
+                Line::End => return Ok(false),
+                Line::Read if self.line.starts_with(b"WARC/1.") => {
+                    self.found_start = Some(std::mem::take(&mut self.line));
+                    return Ok(true);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Header lines up to a blank line, names lower-cased.
+    fn headers(&mut self) -> Result<Vec<(String, String)>, Framing> {
+        let mut headers = Vec::new();
+        let mut total = 0;
+        loop {
+            let line = stream::read_line(&mut self.reader, &mut self.line, MAX_HEADER_BYTES)
+                .map_err(|e| Framing::Truncated(read_error(e)))?;
+            if line == Line::End {
+                return Err(Framing::Truncated("WARC headers are cut off".into()));
+            }
+            total += self.line.len() + 1;
+            if line != Line::Read || total > MAX_HEADER_BYTES {
+                return Err(Framing::Malformed("WARC headers are longer than 1 MiB".into()));
+            }
+            let line = self.line.strip_suffix(b"\r").unwrap_or(&self.line);
+            if line.is_empty() {
+                return Ok(headers);
+            }
+            let text = String::from_utf8_lossy(line);
+            if let Some((name, value)) = text.split_once(':') {
+                headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+            }
+        }
+    }
+
+    /// One record after its first line: headers and block.
+    fn record(&mut self) -> Result<(Vec<(String, String)>, Vec<u8>), Framing> {
+        let headers = self.headers()?;
+        let length: u64 = header(&headers, "content-length")
+            .ok_or_else(|| Framing::Malformed("WARC record without Content-Length".into()))?
+            .trim()
+            .parse()
+            .map_err(|_| Framing::Malformed("WARC Content-Length is not a number".into()))?;
+        if length > MAX_RECORD_BYTES as u64 {
+            let skipped = std::io::copy(&mut (&mut self.reader).take(length), &mut std::io::sink())
+                .map_err(|e| Framing::Truncated(read_error(e)))?;
+            if skipped < length {
+                return Err(truncated(length));
+            }
+            return Err(Framing::Skipped(format!(
+                "record of {} MiB is larger than the {} MiB a record may have",
+                length >> 20,
+                MAX_RECORD_BYTES >> 20
+            )));
+        }
+        let mut block = Vec::with_capacity(length as usize);
+        (&mut self.reader)
+            .take(length)
+            .read_to_end(&mut block)
+            .map_err(|e| Framing::Truncated(read_error(e)))?;
+        if (block.len() as u64) < length {
+            return Err(truncated(length));
+        }
+        Ok((headers, block))
+    }
+}
+
+impl<R: BufRead> Iterator for WarcUnits<R> {
+    type Item = Result<Unit, Rejection>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            let first = match self.first_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => {
+                    self.done = true;
+                    return None;
+                }
+                Err(reason) => {
+                    self.done = true;
+                    return Some(Err(Rejection::new(self.origin_next(), reason)));
+                }
+            };
+            let origin = self.origin_next();
+            let framing = if first.starts_with(b"WARC/") {
+                self.record()
+            } else {
+                Err(Framing::Malformed("not a WARC record (no WARC/ version line)".into()))
+            };
+            match framing {
+                Ok((headers, block)) => match unit_of(&WarcRecord { headers, block: &block }, origin) {
+                    Ok(Some(unit)) => return Some(Ok(unit)),
+                    Ok(None) => {}
+                    Err(rejection) => return Some(Err(rejection)),
+                },
+                Err(Framing::Skipped(reason)) => return Some(Err(Rejection::new(origin, reason))),
+                Err(Framing::Truncated(reason)) => {
+                    self.done = true;
+                    return Some(Err(Rejection::new(origin, reason)));
+                }
+                Err(Framing::Malformed(reason)) => {
+                    match self.find_next_record() {
+                        Ok(true) => {}
+                        _ => self.done = true,
+                    }
+                    return Some(Err(Rejection::new(origin, reason)));
+                }
+            }
+        }
+        None
+    }
+}
+
+impl<R> WarcUnits<R> {
+    fn origin_next(&mut self) -> Origin {
+        self.number += 1;
+        Origin { file: self.file.clone(), record: Some(self.number) }
+    }
+}
+
+fn read_error(e: std::io::Error) -> String {
+    format!("cannot read on: {e}")
+}
+
+fn truncated(length: u64) -> Framing {
+    Framing::Truncated(format!("truncated WARC record: {length} bytes announced, fewer present"))
 }
 
 /// One WARC record: its headers and block.
@@ -68,23 +212,8 @@ enum Framing {
     Truncated(String),
     /// The record is damaged; the next one may be fine.
     Malformed(String),
-}
-
-fn read_record(bytes: &[u8], at: usize) -> Result<(WarcRecord<'_>, usize), Framing> {
-    if !bytes[at..].starts_with(b"WARC/") {
-        return Err(Framing::Malformed("not a WARC record (no WARC/ version line)".into()));
-    }
-    let (headers, block_start) =
-        parse_headers(bytes, at).ok_or_else(|| Framing::Truncated("WARC headers are cut off".into()))?;
-    let length: usize = header(&headers, "content-length")
-        .ok_or_else(|| Framing::Malformed("WARC record without Content-Length".into()))?
-        .trim()
-        .parse()
-        .map_err(|_| Framing::Malformed("WARC Content-Length is not a number".into()))?;
-    let block_end = block_start.checked_add(length).filter(|end| *end <= bytes.len()).ok_or_else(|| {
-        Framing::Truncated(format!("truncated WARC record: {length} bytes announced, fewer present"))
-    })?;
-    Ok((WarcRecord { headers, block: &bytes[block_start..block_end] }, block_end))
+    /// The record was read through but is refused; the next one follows.
+    Skipped(String),
 }
 
 /// Header lines after the first line, up to a blank line; returns them (names
@@ -114,17 +243,6 @@ fn parse_headers(bytes: &[u8], at: usize) -> Option<(Vec<(String, String)>, usiz
 
 fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
     headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-}
-
-fn skip_line_breaks(bytes: &[u8], mut at: usize) -> usize {
-    while at < bytes.len() && (bytes[at] == b'\r' || bytes[at] == b'\n') {
-        at += 1;
-    }
-    at
-}
-
-fn find_next_record(bytes: &[u8], from: usize) -> Option<usize> {
-    bytes.get(from..)?.windows(8).position(|w| w == b"\nWARC/1.").map(|p| from + p + 1)
 }
 
 /// The unit of an HTML response or resource record; `None` for every other record.
