@@ -19,6 +19,9 @@ pub fn split(file: &str, bytes: &[u8]) -> Vec<Result<Unit, Rejection>> {
     WarcUnits::new(file, bytes).collect()
 }
 
+/// Header names (lower-cased) and values, in order.
+type Headers = Vec<(String, String)>;
+
 /// The most bytes of WARC headers one record may have.
 const MAX_HEADER_BYTES: usize = 1 << 20;
 
@@ -78,7 +81,7 @@ impl<R: BufRead> WarcUnits<R> {
     }
 
     /// Header lines up to a blank line, names lower-cased.
-    fn headers(&mut self) -> Result<Vec<(String, String)>, Framing> {
+    fn headers(&mut self) -> Result<Headers, Framing> {
         let mut headers = Vec::new();
         let mut total = 0;
         loop {
@@ -103,7 +106,7 @@ impl<R: BufRead> WarcUnits<R> {
     }
 
     /// One record after its first line: headers and block.
-    fn record(&mut self) -> Result<(Vec<(String, String)>, Vec<u8>), Framing> {
+    fn record(&mut self) -> Result<(Headers, Vec<u8>), Framing> {
         let headers = self.headers()?;
         let length: u64 = header(&headers, "content-length")
             .ok_or_else(|| Framing::Malformed("WARC record without Content-Length".into()))?
