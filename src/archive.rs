@@ -286,11 +286,12 @@ impl Archive {
             ArticleKey::Url(_) => Link::Url,
             ArticleKey::Key { .. } => Link::Key,
         };
-        if matches!(p.key, ArticleKey::Key { .. }) && store.article(&p.id)?.is_none() {
-            if let Some((article, to, similarity)) = self.revised_article(&p, &similar)? {
-                p.id = article;
-                link = Link::Similar { to, jaccard: similarity.jaccard };
-            }
+        if matches!(p.key, ArticleKey::Key { .. })
+            && store.article(&p.id)?.is_none()
+            && let Some((article, to, similarity)) = self.revised_article(&p, &similar)?
+        {
+            p.id = article;
+            link = Link::Similar { to, jaccard: similarity.jaccard };
         }
         let existing = store.article(&p.id)?;
         if existing.is_none() {

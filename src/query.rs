@@ -229,10 +229,10 @@ impl Archive {
                 return Ok(None);
             }
         }
-        if let Some(want) = filter.title.as_deref().map(str::to_lowercase) {
-            if !article.title().unwrap_or("").to_lowercase().contains(&want) {
-                return Ok(None);
-            }
+        if let Some(want) = filter.title.as_deref().map(str::to_lowercase)
+            && !article.title().unwrap_or("").to_lowercase().contains(&want)
+        {
+            return Ok(None);
         }
         let (captures, first, last) = self.capture_span(id)?;
         if filter.since.is_some_and(|since| last < since) || filter.until.is_some_and(|until| first > until) {
