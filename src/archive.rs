@@ -241,6 +241,8 @@ impl Archive {
         run: &mut Run,
     ) -> Result<u64> {
         let units = batch.len() as u64;
+        let mut batch = batch;
+        let staged = self.stage_blobs(&mut batch)?;
         let mut captures = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for item in batch {
@@ -252,7 +254,7 @@ impl Archive {
                         run.summary.duplicates += 1;
                         continue;
                     }
-                    captures.push((key, self.write_record(prepared, run)?));
+                    captures.push((key, self.write_record(prepared, &staged, run)?));
                 }
                 Err(rejection) => reject(&mut run.summary, progress, &rejection),
             }
@@ -267,19 +269,39 @@ impl Archive {
         Ok(units)
     }
 
+    /// Appends the batch's new bodies and raw captures to the pack, each once, and
+    /// makes them durable before anything in sled points at them.
+    fn stage_blobs(&self, batch: &mut [Result<Prepared, Rejection>]) -> Result<Staged> {
+        let mut staged = Staged::default();
+        for prepared in batch.iter_mut().flatten() {
+            if let Some(blob) = prepared.body_blob.take()
+                && !staged.bodies.contains_key(&prepared.hash)
+            {
+                staged.bodies.insert(prepared.hash, self.store.stage_body(&prepared.hash, &blob)?);
+            }
+            if let Some(blob) = prepared.raw_blob.take()
+                && !staged.raws.contains_key(&prepared.raw_hash)
+            {
+                staged.raws.insert(prepared.raw_hash, self.store.stage_raw(&prepared.raw_hash, &blob)?);
+            }
+        }
+        self.store.write_staged()?;
+        Ok(staged)
+    }
+
     /// Stores one record's body, raw capture and article, and returns its capture to be
     /// written once the batch's index segment is.
-    fn write_record(&self, mut p: Prepared, run: &mut Run) -> Result<CaptureEntry> {
+    fn write_record(&self, mut p: Prepared, staged: &Staged, run: &mut Run) -> Result<CaptureEntry> {
         let store = &self.store;
         if !store.has_body(&p.hash)? {
-            let blob = p.body_blob.take().unwrap_or_else(|| unreachable_blob("body"));
-            store.put_body(&p.hash, &blob)?;
+            let location = staged.bodies.get(&p.hash).unwrap_or_else(|| unreachable_blob("body"));
+            store.put_body(&p.hash, location)?;
             run.summary.new_bodies += 1;
         }
-        // A raw capture compressed in preparation was missing then; writing it again if
-        // another record of the batch stored it meanwhile rewrites the same bytes.
-        if let Some(blob) = p.raw_blob.take() {
-            store.put_raw(&p.raw_hash, &blob)?;
+        if let Some(location) = staged.raws.get(&p.raw_hash)
+            && !store.has_raw(&p.raw_hash)?
+        {
+            store.put_raw(&p.raw_hash, location)?;
         }
         let similar = self.index_near_duplicates(&mut p, run)?;
         let mut link = match p.key {
@@ -375,6 +397,13 @@ impl Archive {
 }
 
 /// The state of one ingest.
+/// Where a batch's new bodies and raw captures were written in the pack.
+#[derive(Default)]
+struct Staged {
+    bodies: std::collections::HashMap<BodyHash, store::pack::Location>,
+    raws: std::collections::HashMap<RawHash, store::pack::Location>,
+}
+
 struct Run {
     summary: IngestSummary,
     near: Tracker,

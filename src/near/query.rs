@@ -74,14 +74,9 @@ impl Archive {
 
     /// Every stored body with its hash, in hash order.
     pub fn bodies(&self) -> impl Iterator<Item = Result<(BodyHash, String)>> + '_ {
-        self.store.bodies().map(|item| {
-            let (key, value) = item?;
-            let hash = BodyHash::from_slice(&key).ok_or_else(|| crate::Error::Corrupt {
-                tree: "bodies",
-                detail: format!("key of {} bytes", key.len()),
-            })?;
-            let text = crate::store::codec::decode_blob("bodies", &value)?;
-            let text = String::from_utf8(text).map_err(|_| crate::Error::Corrupt {
+        self.store.body_entries().map(|item| {
+            let (hash, text) = item?;
+            let text = String::from_utf8(text?).map_err(|_| crate::Error::Corrupt {
                 tree: "bodies",
                 detail: format!("body {} is not UTF-8", hash.short()),
             })?;

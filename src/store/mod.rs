@@ -4,20 +4,24 @@
 //!
 //! | tree | key | value |
 //! | --- | --- | --- |
-//! | `meta` | name | format and normaliser versions (u32, big-endian), captures written (u64) |
-//! | `bodies` | body hash (32) | zstd of the normalised body |
-//! | `raws` | raw hash (32) | zstd of the raw captured bytes |
+//! | `meta` | name | format and normaliser versions (u32, big-endian), captures written (u64), recorded end of the last pack |
+//! | `bodies` | body hash (32) | [`pack::Location`] of the zstd of the normalised body |
+//! | `raws` | raw hash (32) | [`pack::Location`] of the zstd of the raw captured bytes |
 //! | `articles` | article id (16) | [`ArticleEntry`] |
 //! | `captures` | article id (16) + capture time (8, big-endian, sign-flipped) + raw hash prefix (8) | [`CaptureEntry`] |
 //! | `body_articles` | body hash (32) + article id (16) | empty: which articles hold a body |
 //! | `near_segments` | segment number (8, big-endian) | the LSH band keys of the bodies one ingest batch indexed |
 //! | `similar` | body hash (32) + body hash (32) | [`Similarity`] of a verified near-duplicate pair, kept both ways |
 //!
+//! Bodies and raw captures themselves are in append-only pack files ([`pack`]).
+//!
 //! Per new version an ingest writes five keys (body, raw, article, capture, body link),
 //! two per near-duplicate pair found, and one segment per batch of 1,024 records;
 //! per repeated capture of a known version, two (raw if new, capture).
-//! Writes for one batch go in the order bodies, raws, links, articles, pairs (one atomic
-//! sled batch), the index segment, and the captures last: a capture is the mark that its record is stored, so a
+//! Writes for one batch go in the order: the batch's new bodies and raw captures
+//! appended to the pack and synced, the pack's new end, then in sled bodies, raws,
+//! links, articles, pairs (one atomic sled batch), the index segment, and the captures
+//! last: a capture is the mark that its record is stored, so a
 //! crash at any point leaves nothing that points at a missing value, and a re-run
 //! completes the record (and indexes any body a crash left unindexed).
 
@@ -29,6 +33,7 @@
 
 pub mod codec;
 pub mod model;
+pub mod pack;
 
 use std::path::{Path, PathBuf};
 
@@ -36,17 +41,19 @@ pub use model::{ArticleEntry, CaptureEntry, Link, VersionEntry};
 
 use crate::near::Similarity;
 use crate::near::minhash::BandKeys;
+use pack::{Kind, Location, PackEnd, Packs};
 
 use crate::error::{Error, Result};
 use crate::id::{ArticleId, BodyHash, RawHash};
 use crate::normalize::NormalizerVersion;
 
 /// The on-disk layout version, stored in `meta`.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const META_FORMAT: &[u8] = b"format";
 const META_NORMALIZER: &[u8] = b"normalizer";
 const META_CAPTURES: &[u8] = b"captures";
+const META_PACK_END: &[u8] = b"pack_end";
 
 /// The file beside sled's that records what the last completed ingest left.
 const COMMITTED_FILE: &str = "committed";
@@ -67,6 +74,8 @@ pub struct Store {
     similar: sled::Tree,
     normalizer: NormalizerVersion,
     lost: Option<LostWrites>,
+    packs: Packs,
+    pack_end: std::sync::Mutex<PackEnd>,
 }
 
 /// Captures the last completed ingest left, against those the archive now holds.
@@ -111,6 +120,8 @@ impl Store {
         let meta = db.open_tree("meta")?;
         let normalizer = check_versions(path, &meta)?;
         let lost = check_committed(path, &meta)?;
+        let pack_end =
+            meta.get(META_PACK_END)?.map(|v| codec::decode("meta", &v)).transpose()?.unwrap_or_default();
         if let (Some(lost), false) = (lost, mode == OpenMode::Inspect) {
             return Err(Error::LostWrites {
                 path: path.to_path_buf(),
@@ -130,6 +141,8 @@ impl Store {
             db,
             normalizer,
             lost,
+            packs: Packs::new(path),
+            pack_end: std::sync::Mutex::new(pack_end),
         })
     }
 
@@ -197,11 +210,15 @@ impl Store {
 
     /// A stored body's text.
     pub fn body(&self, hash: &BodyHash) -> Result<Option<String>> {
-        let Some(bytes) = self.bodies.get(hash.0)? else {
+        let Some(location) = self.bodies.get(hash.0)? else {
             return Ok(None);
         };
-        let text = codec::decode_blob("bodies", &bytes)?;
-        String::from_utf8(text).map(Some).map_err(|_| Error::Corrupt {
+        self.body_at(hash, &location).map(Some)
+    }
+
+    fn body_at(&self, hash: &BodyHash, location: &[u8]) -> Result<String> {
+        let text = self.blob_at("bodies", Kind::Body, &hash.0, location)?;
+        String::from_utf8(text).map_err(|_| Error::Corrupt {
             tree: "bodies",
             detail: format!("body {} is not UTF-8", hash.short()),
         })
@@ -209,7 +226,15 @@ impl Store {
 
     /// A stored raw capture.
     pub fn raw(&self, hash: &RawHash) -> Result<Option<Vec<u8>>> {
-        self.raws.get(hash.0)?.map(|bytes| codec::decode_blob("raws", &bytes)).transpose()
+        let Some(location) = self.raws.get(hash.0)? else {
+            return Ok(None);
+        };
+        self.blob_at("raws", Kind::Raw, &hash.0, &location).map(Some)
+    }
+
+    fn blob_at(&self, tree: &'static str, kind: Kind, hash: &[u8; 32], location: &[u8]) -> Result<Vec<u8>> {
+        let location: Location = codec::decode(tree, location)?;
+        codec::decode_blob(tree, &self.packs.read(location, kind, hash)?)
     }
 
     /// An article.
@@ -217,15 +242,46 @@ impl Store {
         self.articles.get(id.0)?.map(|bytes| codec::decode("articles", &bytes)).transpose()
     }
 
-    /// Stores an already-encoded body (see [`codec::encode_blob`]).
-    pub fn put_body(&self, hash: &BodyHash, encoded: &[u8]) -> Result<()> {
-        self.bodies.insert(hash.0, encoded)?;
+    /// Queues an encoded body (see [`codec::encode_blob`]) for the pack; it is written by
+    /// [`Store::write_staged`] and pointed at by [`Store::put_body`].
+    pub fn stage_body(&self, hash: &BodyHash, encoded: &[u8]) -> Result<Location> {
+        self.stage(Kind::Body, &hash.0, encoded)
+    }
+
+    /// Queues an encoded raw capture for the pack.
+    pub fn stage_raw(&self, hash: &RawHash, encoded: &[u8]) -> Result<Location> {
+        self.stage(Kind::Raw, &hash.0, encoded)
+    }
+
+    fn stage(&self, kind: Kind, hash: &[u8; 32], encoded: &[u8]) -> Result<Location> {
+        let recorded = *self.pack_end.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.packs.append(recorded, kind, hash, encoded)
+    }
+
+    /// Writes and syncs what was staged, and records the pack's new end.
+    pub fn write_staged(&self) -> Result<()> {
+        if let Some(end) = self.packs.sync()? {
+            self.db.open_tree("meta")?.insert(META_PACK_END, codec::encode(&end))?;
+            *self.pack_end.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = end;
+        }
         Ok(())
     }
 
-    /// Stores an already-encoded raw capture.
-    pub fn put_raw(&self, hash: &RawHash, encoded: &[u8]) -> Result<()> {
-        self.raws.insert(hash.0, encoded)?;
+    /// Bytes a stopped ingest left past the last pack's recorded end (the next ingest
+    /// cuts them off).
+    pub fn unrecorded_pack_bytes(&self) -> u64 {
+        self.packs.unrecorded_bytes(*self.pack_end.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    /// Points a body hash at its written pack entry.
+    pub fn put_body(&self, hash: &BodyHash, location: &Location) -> Result<()> {
+        self.bodies.insert(hash.0, codec::encode(location))?;
+        Ok(())
+    }
+
+    /// Points a raw hash at its written pack entry.
+    pub fn put_raw(&self, hash: &RawHash, location: &Location) -> Result<()> {
+        self.raws.insert(hash.0, codec::encode(location))?;
         Ok(())
     }
 
@@ -277,14 +333,29 @@ impl Store {
         })
     }
 
-    /// Every stored body hash with its encoded value.
-    pub fn bodies(&self) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec)>> + '_ {
-        scan(self.bodies.iter())
+    /// Every stored body: its hash, and its text or why it cannot be read. The outer
+    /// error is the tree's own (and ends the iteration).
+    pub fn body_entries(&self) -> impl Iterator<Item = Result<(BodyHash, Result<Vec<u8>>)>> + '_ {
+        scan(self.bodies.iter()).map(|item| {
+            let (key, location) = item?;
+            let hash = BodyHash::from_slice(&key).ok_or_else(|| Error::Corrupt {
+                tree: "bodies",
+                detail: format!("key of {} bytes", key.len()),
+            })?;
+            Ok((hash, self.blob_at("bodies", Kind::Body, &hash.0, &location)))
+        })
     }
 
-    /// Every stored raw hash with its encoded value.
-    pub fn raws(&self) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec)>> + '_ {
-        scan(self.raws.iter())
+    /// Every stored raw capture: its hash, and its bytes or why they cannot be read.
+    pub fn raw_entries(&self) -> impl Iterator<Item = Result<(RawHash, Result<Vec<u8>>)>> + '_ {
+        scan(self.raws.iter()).map(|item| {
+            let (key, location) = item?;
+            let hash = RawHash::from_slice(&key).ok_or_else(|| Error::Corrupt {
+                tree: "raws",
+                detail: format!("key of {} bytes", key.len()),
+            })?;
+            Ok((hash, self.blob_at("raws", Kind::Raw, &hash.0, &location)))
+        })
     }
 
     /// Every (body, article) link.
@@ -380,9 +451,9 @@ impl Store {
         scan(self.similar.iter()).try_fold(0, |count, item| item.map(|_| count + 1))
     }
 
-    /// Bytes the archive takes on disk.
+    /// Bytes the archive takes on disk: sled's files and the packs.
     pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.db.size_on_disk()?)
+        Ok(self.db.size_on_disk()? + self.packs.size_on_disk())
     }
 
     /// Makes every write so far durable.
