@@ -214,7 +214,9 @@ impl Archive {
         let hash = BodyHash::of(&body);
         let raw_hash = RawHash::of(&record.raw);
         let known_body = self.store.has_body(&hash).unwrap_or(false);
-        let known_raw = self.store.has_raw(&raw_hash).unwrap_or(false);
+        // The same raw bytes always give the same body, so a new body means a new raw
+        // capture: only a known body's raw needs looking up.
+        let known_raw = known_body && self.store.has_raw(&raw_hash).unwrap_or(false);
         let key = ArticleKey::of(&record);
         let captured_at = record.captured_at.unwrap_or_else(jiff::Timestamp::now).as_second();
         Prepared {
