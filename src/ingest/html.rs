@@ -97,27 +97,50 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
     None
 }
 
-/// An upper bound on how deeply the page's elements nest: opening tags minus closing
-/// tags, at the deepest point (void and self-closing elements do not count).
+/// An upper bound on how deeply an HTML parser will nest the page's elements, reading
+/// tags as it does: a start tag opens its element even when written self-closing
+/// (`<div/>`), unless the element is void; an end tag closes up to the innermost open
+/// element of its name and is ignored when none is open (`</>`, `</b>` with no `<b>`).
+/// Stops counting once past [`MAX_DEPTH`].
 fn nesting_depth(bytes: &[u8]) -> usize {
     const VOID: &[&[u8]] = &[
         b"br", b"img", b"meta", b"link", b"input", b"hr", b"source", b"wbr", b"area", b"base", b"col",
-        b"embed", b"track",
+        b"embed", b"track", b"param", b"keygen",
     ];
-    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut open: Vec<Vec<u8>> = Vec::new();
+    let mut open_by_name: std::collections::HashMap<Vec<u8>, usize> = std::collections::HashMap::new();
+    let mut deepest = 0usize;
     let mut i = 0;
     while let Some(offset) = bytes[i..].iter().position(|&b| b == b'<') {
         let start = i + offset + 1;
         let end = bytes[start..].iter().position(|&b| b == b'>').map_or(bytes.len(), |e| start + e);
         let tag = &bytes[start..end];
-        if tag.first() == Some(&b'/') {
-            depth = depth.saturating_sub(1);
-        } else if tag.first().is_some_and(u8::is_ascii_alphabetic) && tag.last() != Some(&b'/') {
-            let name_end = tag.iter().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(tag.len());
-            let name = tag[..name_end].to_ascii_lowercase();
-            if !VOID.contains(&name.as_slice()) {
-                depth += 1;
-                deepest = deepest.max(depth);
+        let (closing, rest) = match tag.split_first() {
+            Some((b'/', rest)) => (true, rest),
+            _ => (false, tag),
+        };
+        let name_end = rest.iter().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(rest.len());
+        let name = rest[..name_end].to_ascii_lowercase();
+        if rest.first().is_some_and(u8::is_ascii_alphabetic) {
+            if closing {
+                if open_by_name.get(&name).is_some_and(|n| *n > 0) {
+                    while let Some(popped) = open.pop() {
+                        let done = popped == name;
+                        if let Some(n) = open_by_name.get_mut(&popped) {
+                            *n -= 1;
+                        }
+                        if done {
+                            break;
+                        }
+                    }
+                }
+            } else if !VOID.contains(&name.as_slice()) {
+                *open_by_name.entry(name.clone()).or_default() += 1;
+                open.push(name);
+                deepest = deepest.max(open.len());
+                if deepest > MAX_DEPTH {
+                    return deepest;
+                }
             }
         }
         i = end.min(bytes.len());
@@ -227,5 +250,11 @@ mod tests {
         assert_eq!(nesting_depth(b"<p>a<br><img src=x/></p><p>b</p>"), 1);
         assert_eq!(nesting_depth(b"<div><div><span>x</span></div></div>"), 3);
         assert_eq!(nesting_depth(b"no tags < here"), 0);
+        // As a parser reads them: self-closing non-void elements and stray end tags
+        // nest (found by fuzzing the HTML extraction).
+        assert_eq!(nesting_depth(b"<x/><x/><x/>"), 3);
+        assert_eq!(nesting_depth(b"<x></><x></b><x>"), 3);
+        assert_eq!(nesting_depth(b"<a><b><c></a><d>"), 3);
+        assert_eq!(nesting_depth(b"<a><b></a><c><d><e>"), 3);
     }
 }
