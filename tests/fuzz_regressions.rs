@@ -54,3 +54,16 @@ fn deep_html_found_by_fuzzing_is_refused_before_parsing() {
         assert!(error.contains("nested"), "{name}: {error}");
     }
 }
+
+/// The tag patterns `html_depth_guard` found, repeated into pages nested far past the
+/// guard's limit (each repetition deepens the tree by at least a third of a level).
+#[test]
+fn deep_patterns_found_by_fuzzing_the_guard_are_refused() {
+    let patterns = inputs("html_depth_guard");
+    assert!(!patterns.is_empty());
+    for (name, pattern) in patterns {
+        let page = pattern.repeat(20_000);
+        let error = html::parse_bytes(&page, None).expect_err(&name);
+        assert!(error.contains("nested"), "{name}: {error}");
+    }
+}

@@ -97,56 +97,70 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
     None
 }
 
-/// An upper bound on how deeply an HTML parser will nest the page's elements, reading
-/// tags as it does: a start tag opens its element even when written self-closing
-/// (`<div/>`), unless the element is void; an end tag closes up to the innermost open
-/// element of its name and is ignored when none is open (`</>`, `</b>` with no `<b>`).
-/// Stops counting once past [`MAX_DEPTH`].
+/// An upper bound on how deeply an HTML parser nests the page's elements, found by
+/// reading tags as its tokenizer does (a name runs to whitespace, `/` or `>`; a `<` not
+/// followed by a letter, `/`, `!` or `?` is text) and closing only what it certainly
+/// closes: an end tag closes the innermost open element only when that element has its
+/// name, after the elements whose end tags may be left out (`p`, `li`, `dd`, `dt`,
+/// `option`, ...) are closed first; any other end tag is taken as ignored, as a parser
+/// ignores misnested and unknown ones. A start tag opens its element even when written
+/// self-closing, unless it is void; an element whose end tag may be left out closes an
+/// open sibling of its name. Errs towards deeper, and stops past [`MAX_DEPTH`].
 fn nesting_depth(bytes: &[u8]) -> usize {
     const VOID: &[&[u8]] = &[
-        b"br", b"img", b"meta", b"link", b"input", b"hr", b"source", b"wbr", b"area", b"base", b"col",
-        b"embed", b"track", b"param", b"keygen",
+        b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta", b"param",
+        b"source", b"track", b"wbr", b"keygen",
+    ];
+    const OPTIONAL_END: &[&[u8]] = &[
+        b"p",
+        b"li",
+        b"dd",
+        b"dt",
+        b"option",
+        b"optgroup",
+        b"rb",
+        b"rp",
+        b"rt",
+        b"rtc",
+        b"tr",
+        b"td",
+        b"th",
     ];
     let mut open: Vec<Vec<u8>> = Vec::new();
-    let mut open_by_name: std::collections::HashMap<Vec<u8>, usize> = std::collections::HashMap::new();
     let mut deepest = 0usize;
     let mut i = 0;
     while let Some(offset) = bytes[i..].iter().position(|&b| b == b'<') {
         let start = i + offset + 1;
-        let end = bytes[start..].iter().position(|&b| b == b'>').map_or(bytes.len(), |e| start + e);
-        let tag = &bytes[start..end];
-        let (closing, rest) = match tag.split_first() {
-            Some((b'/', rest)) => (true, rest),
-            _ => (false, tag),
-        };
-        let name_end = rest.iter().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(rest.len());
-        let name = rest[..name_end].to_ascii_lowercase();
-        if rest.first().is_some_and(u8::is_ascii_alphabetic) {
-            if closing {
-                if open_by_name.get(&name).is_some_and(|n| *n > 0) {
-                    while let Some(popped) = open.pop() {
-                        let done = popped == name;
-                        if let Some(n) = open_by_name.get_mut(&popped) {
-                            *n -= 1;
-                        }
-                        if done {
-                            break;
-                        }
-                    }
-                }
-            } else if !VOID.contains(&name.as_slice()) {
-                *open_by_name.entry(name.clone()).or_default() += 1;
-                open.push(name);
-                deepest = deepest.max(open.len());
-                if deepest > MAX_DEPTH {
-                    return deepest;
-                }
+        let closing = bytes.get(start) == Some(&b'/');
+        let name_start = start + usize::from(closing);
+        if !bytes.get(name_start).is_some_and(u8::is_ascii_alphabetic) {
+            // Text, a comment or a declaration: look for the next tag after this `<`.
+            i = start;
+            continue;
+        }
+        let name_end = bytes[name_start..]
+            .iter()
+            .position(|&b| b.is_ascii_whitespace() || b == b'/' || b == b'>')
+            .map_or(bytes.len(), |e| name_start + e);
+        let name = bytes[name_start..name_end].to_ascii_lowercase();
+        if closing {
+            while open.last().is_some_and(|top| *top != name && OPTIONAL_END.contains(&top.as_slice())) {
+                open.pop();
+            }
+            if open.last() == Some(&name) {
+                open.pop();
+            }
+        } else if !VOID.contains(&name.as_slice()) {
+            if OPTIONAL_END.contains(&name.as_slice()) && open.last() == Some(&name) {
+                open.pop();
+            }
+            open.push(name);
+            deepest = deepest.max(open.len());
+            if deepest > MAX_DEPTH {
+                return deepest;
             }
         }
-        i = end.min(bytes.len());
-        if i >= bytes.len() {
-            break;
-        }
+        i = bytes[name_end..].iter().position(|&b| b == b'>').map_or(bytes.len(), |e| name_end + e);
     }
     deepest
 }
@@ -254,7 +268,10 @@ mod tests {
         // nest (found by fuzzing the HTML extraction).
         assert_eq!(nesting_depth(b"<x/><x/><x/>"), 3);
         assert_eq!(nesting_depth(b"<x></><x></b><x>"), 3);
-        assert_eq!(nesting_depth(b"<a><b><c></a><d>"), 3);
-        assert_eq!(nesting_depth(b"<a><b></a><c><d><e>"), 3);
+        assert_eq!(nesting_depth(b"<x><ul></x><x><ul></x>"), 4);
+        assert_eq!(nesting_depth(b"<a-></a.><a-></a.>"), 2);
+        assert_eq!(nesting_depth(b"<<v><<v>"), 2);
+        // Left-out end tags of real pages do not add up.
+        assert_eq!(nesting_depth(b"<ul><li>a<li>b<li>c</ul><div><p>x<p>y</div>"), 2);
     }
 }
