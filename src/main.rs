@@ -9,6 +9,9 @@ mod cli;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    // Defence in depth under the HTML depth guard: extraction walks the page's tree
+    // recursively on these threads. The stack is virtual memory until used.
+    let _ = rayon::ThreadPoolBuilder::new().stack_size(64 << 20).build_global();
     match cli::run(args) {
         Ok(code) => code,
         Err(error) if cli::is_broken_pipe(&error) => ExitCode::SUCCESS,

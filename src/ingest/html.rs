@@ -111,6 +111,7 @@ fn nesting_depth(bytes: &[u8]) -> usize {
         b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta", b"param",
         b"source", b"track", b"wbr", b"keygen",
     ];
+    // Elements whose end tags may be left out: an end tag of an enclosing element closes them.
     const OPTIONAL_END: &[&[u8]] = &[
         b"p",
         b"li",
@@ -125,7 +126,14 @@ fn nesting_depth(bytes: &[u8]) -> usize {
         b"tr",
         b"td",
         b"th",
+        b"tbody",
+        b"thead",
+        b"tfoot",
+        b"colgroup",
+        b"caption",
     ];
+    // Elements whose start tag certainly closes an open one of the same name on top.
+    const CLOSES_SIBLING: &[&[u8]] = &[b"p", b"li", b"dd", b"dt", b"option"];
     let mut open: Vec<Vec<u8>> = Vec::new();
     let mut deepest = 0usize;
     let mut i = 0;
@@ -144,16 +152,34 @@ fn nesting_depth(bytes: &[u8]) -> usize {
             .map_or(bytes.len(), |e| name_start + e);
         let name = bytes[name_start..name_end].to_ascii_lowercase();
         if closing {
+            if name == b"table" && open.iter().any(|n| n == b"table") {
+                while open.pop().is_some_and(|n| n != b"table") {}
+            }
             while open.last().is_some_and(|top| *top != name && OPTIONAL_END.contains(&top.as_slice())) {
                 open.pop();
             }
             if open.last() == Some(&name) {
                 open.pop();
             }
+        } else if name == b"col" && open.last().is_none_or(|top| top != b"colgroup") {
+            // A column outside its group opens one, which stays open.
+            open.push(b"colgroup".to_vec());
+            deepest = deepest.max(open.len());
         } else if !VOID.contains(&name.as_slice()) {
-            if OPTIONAL_END.contains(&name.as_slice()) && open.last() == Some(&name) {
+            if CLOSES_SIBLING.contains(&name.as_slice()) && open.last() == Some(&name) {
                 open.pop();
             }
+            // A table cell or row without its row or body gets them from the parser.
+            let top = open.last().map(Vec::as_slice);
+            let implied: &[&[u8]] = match name.as_slice() {
+                b"td" | b"th" if top != Some(b"tr") => match top {
+                    Some(b"tbody" | b"thead" | b"tfoot") => &[b"tr"],
+                    _ => &[b"tbody", b"tr"],
+                },
+                b"tr" if !matches!(top, Some(b"tbody" | b"thead" | b"tfoot")) => &[b"tbody"],
+                _ => &[],
+            };
+            open.extend(implied.iter().map(|n| n.to_vec()));
             open.push(name);
             deepest = deepest.max(open.len());
             if deepest > MAX_DEPTH {
@@ -271,6 +297,9 @@ mod tests {
         assert_eq!(nesting_depth(b"<x><ul></x><x><ul></x>"), 4);
         assert_eq!(nesting_depth(b"<a-></a.><a-></a.>"), 2);
         assert_eq!(nesting_depth(b"<<v><<v>"), 2);
+        assert_eq!(nesting_depth(b"<rb><rb>"), 2);
+        assert_eq!(nesting_depth(b"<table><td><table><td>"), 8);
+        assert_eq!(nesting_depth(b"<table><td>a</td><td>b</table><table><tr><td>c</table>"), 4);
         // Left-out end tags of real pages do not add up.
         assert_eq!(nesting_depth(b"<ul><li>a<li>b<li>c</ul><div><p>x<p>y</div>"), 2);
     }
