@@ -101,6 +101,13 @@ pub trait RowWriter {
     fn finish(&mut self) -> std::io::Result<()>;
 }
 
+/// Ends the output and the progress display.
+fn finish(writer: &mut dyn RowWriter, progress: &dyn Progress) -> Result<()> {
+    writer.finish().map_err(|e| io_error("finish the export", e))?;
+    progress.finish();
+    Ok(())
+}
+
 /// A selected version, without its body.
 #[derive(Clone, Copy, Debug)]
 struct Candidate {
@@ -150,14 +157,11 @@ impl Archive {
             if (chosen.article, chosen.index) != (c.article, c.index) {
                 return Ok(());
             }
-            let row = self.export_row(&c, size, clusters.get(&c.hash).map(|(name, _)| name.clone()))?;
-            writer.row(&row).map_err(|e| io_error("write the export", e))?;
-            progress.advance(1);
+            self.write_row(&c, size, &clusters, writer, progress)?;
             written += 1;
             Ok(())
         })?;
-        writer.finish().map_err(|e| io_error("finish the export", e))?;
-        progress.finish();
+        finish(writer, progress)?;
         Ok(written)
     }
 
@@ -172,15 +176,27 @@ impl Archive {
         progress.begin(0);
         let mut written = 0;
         self.each_candidate(options, |c| {
-            let row = self.export_row(&c, 1, clusters.get(&c.hash).map(|(name, _)| name.clone()))?;
-            writer.row(&row).map_err(|e| io_error("write the export", e))?;
-            progress.advance(1);
+            self.write_row(&c, 1, clusters, writer, progress)?;
             written += 1;
             Ok(())
         })?;
-        writer.finish().map_err(|e| io_error("finish the export", e))?;
-        progress.finish();
+        finish(writer, progress)?;
         Ok(written)
+    }
+
+    /// Writes one version standing for `size` versions, with its cluster's name.
+    fn write_row(
+        &self,
+        c: &Candidate,
+        size: u64,
+        clusters: &HashMap<BodyHash, (String, BodyHash)>,
+        writer: &mut dyn RowWriter,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        let row = self.export_row(c, size, clusters.get(&c.hash).map(|(name, _)| name.clone()))?;
+        writer.row(&row).map_err(|e| io_error("write the export", e))?;
+        progress.advance(1);
+        Ok(())
     }
 
     /// Calls `visit` for every selected version, article by article.

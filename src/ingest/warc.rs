@@ -98,10 +98,7 @@ impl<R: BufRead> WarcUnits<R> {
             if line.is_empty() {
                 return Ok(headers);
             }
-            let text = String::from_utf8_lossy(line);
-            if let Some((name, value)) = text.split_once(':') {
-                headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-            }
+            headers.extend(header_field(line));
         }
     }
 
@@ -237,11 +234,15 @@ fn parse_headers(bytes: &[u8], at: usize) -> Option<(Vec<(String, String)>, usiz
         if line.is_empty() {
             return Some((headers, line_start));
         }
-        let text = String::from_utf8_lossy(line);
-        if let Some((name, value)) = text.split_once(':') {
-            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-        }
+        headers.extend(header_field(line));
     }
+}
+
+/// One `Name: value` line (WARC or HTTP), the name lower-cased; `None` without a colon.
+fn header_field(line: &[u8]) -> Option<(String, String)> {
+    let text = String::from_utf8_lossy(line);
+    let (name, value) = text.split_once(':')?;
+    Some((name.trim().to_ascii_lowercase(), value.trim().to_string()))
 }
 
 fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {

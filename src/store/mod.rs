@@ -65,6 +65,7 @@ pub const CAPTURE_KEY_LEN: usize = ArticleId::LEN + 8 + 8;
 pub struct Store {
     path: PathBuf,
     db: sled::Db,
+    meta: sled::Tree,
     bodies: sled::Tree,
     raws: sled::Tree,
     articles: sled::Tree,
@@ -139,6 +140,7 @@ impl Store {
             near_segments: db.open_tree("near_segments")?,
             similar: db.open_tree("similar")?,
             db,
+            meta,
             normalizer,
             lost,
             packs: Packs::new(path),
@@ -154,17 +156,17 @@ impl Store {
     /// The archive's count of captures written, if it keeps one (archives keep it
     /// from their first ingest on).
     pub fn captures_written(&self) -> Result<Option<u64>> {
-        read_u64(&self.db.open_tree("meta")?, META_CAPTURES)
+        read_u64(&self.meta, META_CAPTURES)
     }
 
     /// Counts the captures (a scan).
     pub fn count_captures(&self) -> Result<u64> {
-        scan(self.captures.iter()).try_fold(0, |count, item| item.map(|_| count + 1))
+        count(&self.captures).map(|n| n as u64)
     }
 
     /// Records how many captures are written; called after each batch's captures.
     pub fn set_captures_written(&self, count: u64) -> Result<()> {
-        self.db.open_tree("meta")?.insert(META_CAPTURES, &count.to_be_bytes())?;
+        self.meta.insert(META_CAPTURES, &count.to_be_bytes())?;
         Ok(())
     }
 
@@ -261,7 +263,7 @@ impl Store {
     /// Writes and syncs what was staged, and records the pack's new end.
     pub fn write_staged(&self) -> Result<()> {
         if let Some(end) = self.packs.sync()? {
-            self.db.open_tree("meta")?.insert(META_PACK_END, codec::encode(&end))?;
+            self.meta.insert(META_PACK_END, codec::encode(&end))?;
             *self.pack_end.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = end;
         }
         Ok(())
@@ -336,25 +338,30 @@ impl Store {
     /// Every stored body: its hash, and its text or why it cannot be read. The outer
     /// error is the tree's own (and ends the iteration).
     pub fn body_entries(&self) -> impl Iterator<Item = Result<(BodyHash, Result<Vec<u8>>)>> + '_ {
-        scan(self.bodies.iter()).map(|item| {
-            let (key, location) = item?;
-            let hash = BodyHash::from_slice(&key).ok_or_else(|| Error::Corrupt {
-                tree: "bodies",
-                detail: format!("key of {} bytes", key.len()),
-            })?;
-            Ok((hash, self.blob_at("bodies", Kind::Body, &hash.0, &location)))
-        })
+        self.blob_entries(&self.bodies, "bodies", Kind::Body, BodyHash::from_slice, |h| &h.0)
     }
 
     /// Every stored raw capture: its hash, and its bytes or why they cannot be read.
     pub fn raw_entries(&self) -> impl Iterator<Item = Result<(RawHash, Result<Vec<u8>>)>> + '_ {
-        scan(self.raws.iter()).map(|item| {
+        self.blob_entries(&self.raws, "raws", Kind::Raw, RawHash::from_slice, |h| &h.0)
+    }
+
+    fn blob_entries<'s, K: 's>(
+        &'s self,
+        tree: &sled::Tree,
+        name: &'static str,
+        kind: Kind,
+        from_slice: fn(&[u8]) -> Option<K>,
+        bytes_of: fn(&K) -> &[u8; 32],
+    ) -> impl Iterator<Item = Result<(K, Result<Vec<u8>>)>> + 's {
+        scan(tree.iter()).map(move |item| {
             let (key, location) = item?;
-            let hash = RawHash::from_slice(&key).ok_or_else(|| Error::Corrupt {
-                tree: "raws",
+            let hash = from_slice(&key).ok_or_else(|| Error::Corrupt {
+                tree: name,
                 detail: format!("key of {} bytes", key.len()),
             })?;
-            Ok((hash, self.blob_at("raws", Kind::Raw, &hash.0, &location)))
+            let content = self.blob_at(name, kind, bytes_of(&hash), &location);
+            Ok((hash, content))
         })
     }
 
@@ -443,12 +450,12 @@ impl Store {
 
     /// Number of distinct bodies.
     pub fn body_count(&self) -> Result<usize> {
-        scan(self.bodies.iter()).try_fold(0, |count, item| item.map(|_| count + 1))
+        count(&self.bodies)
     }
 
     /// Number of entries in the pair tree (each pair twice, once per direction).
     pub fn similar_count(&self) -> Result<usize> {
-        scan(self.similar.iter()).try_fold(0, |count, item| item.map(|_| count + 1))
+        count(&self.similar)
     }
 
     /// Bytes the archive takes on disk: sled's files and the packs.
@@ -495,6 +502,11 @@ fn scan(iter: sled::Iter) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec
         failed = item.is_err();
         Some(item.map_err(Error::from))
     })
+}
+
+/// A tree's number of entries (a scan: sled keeps no count).
+fn count(tree: &sled::Tree) -> Result<usize> {
+    scan(tree.iter()).try_fold(0, |count, item| item.map(|_| count + 1))
 }
 
 fn decode_capture(item: Result<(sled::IVec, sled::IVec)>) -> Result<(i64, CaptureEntry)> {
