@@ -15,7 +15,7 @@ use crate::near::tracker::{Fingerprint, Tracker};
 use crate::near::{self, Similarity};
 use crate::normalize::{self, NormalizerVersion};
 use crate::record::{ArticleKey, Record};
-use crate::store::{self, ArticleEntry, CaptureEntry, Link, OpenMode, Store, VersionEntry, codec};
+use crate::store::{self, ArticleEntry, BodyEntry, CaptureEntry, Link, OpenMode, Store, VersionEntry, codec};
 
 /// Records parsed and prepared together on all cores before they are written.
 const BATCH: usize = 1024;
@@ -214,13 +214,14 @@ impl Archive {
         let hash = BodyHash::of(&body);
         let raw_hash = RawHash::of(&record.raw);
         let known_body = self.store.has_body(&hash).unwrap_or(false);
-        // The same raw bytes always give the same body, so a new body means a new raw
-        // capture: only a known body's raw needs looking up.
-        let known_raw = known_body && self.store.has_raw(&raw_hash).unwrap_or(false);
         let key = ArticleKey::of(&record);
+        let id = key.id();
         let captured_at = record.captured_at.unwrap_or_else(jiff::Timestamp::now).as_second();
+        // A capture ingested before (a re-run) needs nothing compressed.
+        let known_capture = known_body
+            && self.store.has_capture(&store::capture_key(&id, captured_at, &raw_hash)).unwrap_or(false);
         Prepared {
-            id: key.id(),
+            id,
             key,
             hash,
             words: normalize::word_count(&body) as u32,
@@ -228,7 +229,7 @@ impl Archive {
             fingerprint: (!known_body).then(|| Fingerprint::of(&body)),
             raw_hash,
             raw_len: record.raw.len() as u64,
-            raw_blob: (!known_raw).then(|| codec::encode_blob(&record.raw)),
+            raw_blob: (!known_capture).then(|| codec::encode_blob_against(&record.raw, body.as_bytes())),
             captured_at,
             record: Record { raw: Vec::new(), body: String::new(), ..record },
         }
@@ -276,8 +277,10 @@ impl Archive {
     fn stage_blobs(&self, batch: &mut [Result<Prepared, Rejection>]) -> Result<Staged> {
         let mut staged = Staged::default();
         for prepared in batch.iter_mut().flatten() {
+            // The previous batch may have stored a body since this one was prepared.
             if let Some(blob) = prepared.body_blob.take()
                 && !staged.bodies.contains_key(&prepared.hash)
+                && !self.store.has_body(&prepared.hash)?
             {
                 staged.bodies.insert(prepared.hash, self.store.stage_body(&prepared.hash, &blob)?);
             }
@@ -295,16 +298,8 @@ impl Archive {
     /// written once the batch's index segment is.
     fn write_record(&self, mut p: Prepared, staged: &Staged, run: &mut Run) -> Result<CaptureEntry> {
         let store = &self.store;
-        if !store.has_body(&p.hash)? {
-            let location = staged.bodies.get(&p.hash).unwrap_or_else(|| unreachable_blob("body"));
-            store.put_body(&p.hash, location)?;
-            run.summary.new_bodies += 1;
-        }
-        if let Some(location) = staged.raws.get(&p.raw_hash)
-            && !store.has_raw(&p.raw_hash)?
-        {
-            store.put_raw(&p.raw_hash, location)?;
-        }
+        let new_body = !store.has_body(&p.hash)?;
+        let raw_at = *staged.raws.get(&p.raw_hash).unwrap_or_else(|| unreachable_blob("raw capture"));
         let similar = self.index_near_duplicates(&mut p, run)?;
         let mut link = match p.key {
             ArticleKey::Url(_) => Link::Url,
@@ -327,8 +322,15 @@ impl Archive {
             source: p.record.source.clone(),
             versions: Vec::new(),
         });
-        if add_version(&mut article, &p, link) {
+        let added = add_version(&mut article, &p, link);
+        if new_body {
+            let at = *staged.bodies.get(&p.hash).unwrap_or_else(|| unreachable_blob("body"));
+            store.put_body(&p.hash, &BodyEntry { at, articles: vec![p.id] })?;
+            run.summary.new_bodies += 1;
+        } else if added {
             store.link_body(&p.hash, &p.id)?;
+        }
+        if added {
             store.put_article(&p.id, &article)?;
             run.summary.new_versions += 1;
         } else {
@@ -341,6 +343,7 @@ impl Archive {
             body: p.hash,
             raw: p.raw_hash,
             raw_len: p.raw_len,
+            raw_at,
             origin: std::mem::take(&mut p.record.origin),
             ingested_at: jiff::Timestamp::now().as_second(),
         })
@@ -413,8 +416,9 @@ struct Run {
     captures_written: u64,
 }
 
-/// A body is compressed whenever it was missing when the batch was prepared, and
-/// nothing is ever deleted, so a missing blob of a missing body cannot happen.
+/// A body is compressed whenever it was missing when the batch was prepared, a raw
+/// capture whenever its capture was, and nothing is ever deleted, so a missing blob
+/// of a missing body or capture cannot happen.
 fn unreachable_blob(what: &str) -> ! {
     panic!(
         "{what} was missing from the archive but was not prepared: values are never deleted, so this is a bug"

@@ -335,14 +335,11 @@ impl Archive {
         for item in self.store.captures_of(&article) {
             let (_, capture) = item?;
             if capture.body == hash {
-                latest = Some(capture.raw);
+                latest = Some(capture);
             }
         }
-        let raw = latest.ok_or_else(|| Error::NotFound(format!("a capture of {}", hash.short())))?;
-        self.store.raw(&raw)?.ok_or_else(|| Error::Corrupt {
-            tree: "raws",
-            detail: format!("raw capture {} is referenced but missing (run `newsvault verify`)", raw.short()),
-        })
+        let capture = latest.ok_or_else(|| Error::NotFound(format!("a capture of {}", hash.short())))?;
+        self.store.raw_of(&capture, &self.body(&hash)?)
     }
 
     /// An article's versions in capture order.

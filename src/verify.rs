@@ -1,6 +1,6 @@
 //! `verify`: re-hashes every stored body and raw capture and checks every reference
-//! between the trees (articles, captures, body links, near-duplicate pairs, index
-//! segments). Owns the list of what can be wrong; collects every finding into a report
+//! between the trees (articles, captures, the articles each body names, near-duplicate
+//! pairs, index segments). Owns the list of what can be wrong; collects every finding into a report
 //! and never stops at the first, and never repairs anything.
 //!
 //! A tree that cannot be read to its end (sled reports damaged pages) is one problem;
@@ -83,9 +83,6 @@ impl Archive {
         let bodies = verify_blobs("bodies", self.store.body_entries(), &mut report, |hash, bytes| {
             std::str::from_utf8(bytes).is_ok_and(|text| BodyHash::of(text) == *hash)
         });
-        let raws = verify_blobs("raws", self.store.raw_entries(), &mut report, |hash, bytes| {
-            RawHash::of(bytes) == *hash
-        });
         let unrecorded = self.store.unrecorded_pack_bytes();
         if unrecorded > 0 {
             // A stopped ingest wrote them and never pointed at them; the next cuts them off.
@@ -93,7 +90,7 @@ impl Archive {
         }
         let articles = self.verify_articles(&bodies, &mut report);
         self.verify_body_links(&articles, &mut report);
-        self.verify_captures(&articles, &raws, &mut report);
+        self.verify_captures(&articles, &bodies, &mut report);
         self.verify_pairs(&bodies, &mut report);
         self.verify_index(&bodies, &mut report);
         Ok(report)
@@ -154,23 +151,25 @@ impl Archive {
         held
     }
 
-    /// Every version has a body link; a link whose article lacks the body is unfinished.
+    /// Every version's body names its article; a body naming an article that lacks it
+    /// is unfinished.
     fn verify_body_links(&self, held: &Sound<(ArticleId, BodyHash)>, report: &mut VerifyReport) {
         let mut linked = HashSet::new();
         let mut complete = true;
-        for item in self.store.body_links() {
-            report.checked += 1;
+        for item in self.store.body_records() {
             match item {
-                Ok((hash, article)) => {
-                    // The link is written just before its article, so this is where
-                    // an ingest stopped between the two.
-                    if held.lacks(&(article, hash)) {
-                        report.unfinished += 1;
+                Ok((hash, entry)) => {
+                    for article in entry.articles {
+                        // A body names its article just before the article is written,
+                        // so this is where an ingest stopped between the two.
+                        if held.lacks(&(article, hash)) {
+                            report.unfinished += 1;
+                        }
+                        linked.insert((article, hash));
                     }
-                    linked.insert((article, hash));
                 }
                 Err(e) => {
-                    report.problem("body_articles", "?", e.to_string());
+                    report.problem("bodies", "?", e.to_string());
                     complete = false;
                 }
             }
@@ -178,22 +177,24 @@ impl Archive {
         if complete {
             for (article, hash) in held.keys.difference(&linked) {
                 report.problem(
-                    "body_articles",
+                    "bodies",
                     hash.short(),
-                    format!("no link to article {} which holds it", article.short()),
+                    format!("does not name article {} which holds it", article.short()),
                 );
             }
         }
     }
 
-    /// Every capture is of a stored version and has its raw bytes; counts the versions
-    /// still waiting for theirs.
+    /// Every capture is of a stored version and has its raw bytes, which hash as
+    /// recorded; counts the versions still waiting for theirs.
     fn verify_captures(
         &self,
         held: &Sound<(ArticleId, BodyHash)>,
-        raws: &Sound<RawHash>,
+        bodies: &Sound<BodyHash>,
         report: &mut VerifyReport,
     ) {
+        // Captures come grouped by article, so consecutive ones mostly share a body.
+        let mut last_body: Option<(BodyHash, String)> = None;
         let articles: HashSet<ArticleId> = held.keys.iter().map(|(a, _)| *a).collect();
         let mut captured = HashSet::new();
         let mut complete = true;
@@ -220,12 +221,25 @@ impl Archive {
                     format!("capture of body {} which is not a version of the article", capture.body.short()),
                 );
             }
-            if raws.lacks(&capture.raw) {
-                report.problem(
-                    "captures",
-                    article.short(),
-                    format!("raw capture {} is missing", capture.raw.short()),
-                );
+            // A raw capture is compressed against its body: with the body damaged or
+            // missing (reported there) it cannot be read.
+            if bodies.keys.contains(&capture.body) {
+                if last_body.as_ref().is_none_or(|(hash, _)| *hash != capture.body) {
+                    last_body =
+                        self.store.body(&capture.body).ok().flatten().map(|text| (capture.body, text));
+                }
+                if let Some((_, body)) = &last_body {
+                    report.checked += 1;
+                    match self.store.raw_of(&capture, body) {
+                        Ok(bytes) if RawHash::of(&bytes) == capture.raw => {}
+                        Ok(_) => report.problem(
+                            "raws",
+                            capture.raw.short(),
+                            "raw capture does not match its hash".to_string(),
+                        ),
+                        Err(e) => report.problem("raws", capture.raw.short(), e.to_string()),
+                    }
+                }
             }
             captured.insert((article, capture.body));
         }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::newsvault;
 use newsvault::store::codec;
-use newsvault::store::model::{ArticleEntry, Link, VersionEntry};
+use newsvault::store::model::{ArticleEntry, CaptureEntry, Link, VersionEntry};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -156,18 +156,22 @@ fn a_dangling_version_is_caught() {
 }
 
 #[test]
-fn a_removed_raw_capture_and_a_one_way_pair_are_caught() {
+fn a_capture_pointing_at_another_raw_capture_and_a_one_way_pair_are_caught() {
     let dir = tempfile::tempdir().unwrap();
     let (archive, _) = sound_archive(dir.path());
-    damage(&archive, "raws", |raws| {
-        let (key, _) = first(raws);
-        raws.remove(key).unwrap();
+    damage(&archive, "captures", |captures| {
+        let mut entries = captures.iter().map(|entry| entry.unwrap());
+        let (key, value) = entries.next().unwrap();
+        let (_, other) = entries.next().unwrap();
+        let mut capture: CaptureEntry = codec::decode("captures", &value).unwrap();
+        capture.raw_at = codec::decode::<CaptureEntry>("captures", &other).unwrap().raw_at;
+        captures.insert(key, codec::encode(&capture)).unwrap();
     });
     damage(&archive, "similar", |similar| {
         let (key, _) = first(similar);
         similar.remove(key).unwrap();
     });
-    assert_caught(&archive, "is missing");
+    assert_caught(&archive, "is not the one recorded");
     assert_caught(&archive, "kept one way only");
 }
 

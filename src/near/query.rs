@@ -140,9 +140,9 @@ impl Archive {
         }
         // A body held by several articles is a cluster even with no near pair.
         let mut holders: HashMap<BodyHash, Vec<ArticleId>> = HashMap::new();
-        for item in self.store.body_links() {
-            let (hash, article) = item?;
-            holders.entry(hash).or_default().push(article);
+        for item in self.store.body_records() {
+            let (hash, entry) = item?;
+            holders.insert(hash, entry.articles);
         }
         let empty = BodyHash::of("");
         for (hash, articles) in &holders {

@@ -1,7 +1,7 @@
 //! The one place stored values are encoded and decoded. Every value starts with a
 //! format-version byte, so the encoding can change later and an old value is
 //! recognised, never misread. Structured values are bincode 2 (serde); text and raw
-//! captures are zstd-compressed. Nothing outside this module touches bincode or zstd.
+//! captures are zstd-compressed (raw captures against their body). Nothing outside this module touches bincode or zstd.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -35,23 +35,44 @@ pub fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T
 }
 
 thread_local! {
-    /// One compression context per thread: creating a zstd context costs more than
-    /// compressing a short article with it.
-    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+    /// One compression context per thread and use: creating a zstd context costs more
+    /// than compressing a short article with it.
+    static PLAIN: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+    static AGAINST: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
         const { std::cell::RefCell::new(None) };
 }
 
-/// Compresses bytes (a body or a raw capture) for storage.
+/// Compresses bytes (a body) for storage.
 pub fn encode_blob(bytes: &[u8]) -> Vec<u8> {
-    let frame = COMPRESSOR.with(|cell| {
+    compress(&PLAIN, bytes, None)
+}
+
+/// Compresses bytes against a reference the reader will have (a raw capture against
+/// its normalised body): zstd takes the reference as a dictionary, so the text the two
+/// share is stored once. A raw capture of a news page is mostly its body; this keeps
+/// what the page adds around it (markup, headers, the scraper's fields).
+pub fn encode_blob_against(bytes: &[u8], reference: &[u8]) -> Vec<u8> {
+    compress(&AGAINST, bytes, Some(reference))
+}
+
+type Slot = std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>>;
+
+fn compress(slot: &'static std::thread::LocalKey<Slot>, bytes: &[u8], reference: Option<&[u8]>) -> Vec<u8> {
+    let frame = slot.with(|cell| {
         let mut slot = cell.borrow_mut();
         let compressor = match slot.as_mut() {
             Some(compressor) => compressor,
             None => slot.insert(
                 zstd::bulk::Compressor::new(ZSTD_LEVEL)
-                    .expect("zstd accepts level 3 because it is in its range"),
+                    .expect("zstd accepts level 1 because it is in its range"),
             ),
         };
+        if let Some(reference) = reference {
+            compressor
+                .set_dictionary(ZSTD_LEVEL, reference)
+                .expect("zstd takes any bytes as a raw-content dictionary");
+        }
         compressor
             .compress(bytes)
             .expect("compressing into memory cannot fail because the buffer is sized by zstd")
@@ -67,6 +88,17 @@ pub fn decode_blob(tree: &'static str, bytes: &[u8]) -> Result<Vec<u8>> {
     let payload = versioned_payload(tree, bytes)?;
     zstd::stream::decode_all(payload)
         .map_err(|e| Error::Corrupt { tree, detail: format!("compressed data: {e}") })
+}
+
+/// Decompresses a blob stored with [`encode_blob_against`] the same reference.
+pub fn decode_blob_against(tree: &'static str, bytes: &[u8], reference: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let payload = versioned_payload(tree, bytes)?;
+    let corrupt = |e: std::io::Error| Error::Corrupt { tree, detail: format!("compressed data: {e}") };
+    let mut decoder = zstd::stream::read::Decoder::with_dictionary(payload, reference).map_err(corrupt)?;
+    let mut out = Vec::new();
+    decoder.read_to_end(&mut out).map_err(corrupt)?;
+    Ok(out)
 }
 
 fn versioned_payload<'a>(tree: &'static str, bytes: &'a [u8]) -> Result<&'a [u8]> {
@@ -98,6 +130,27 @@ mod tests {
         let blob = encode_blob(text.as_bytes());
         assert!(blob.len() < text.len() / 4);
         assert_eq!(decode_blob("t", &blob).unwrap(), text.as_bytes());
+    }
+
+    #[test]
+    fn blobs_against_a_reference_round_trip_and_store_the_shared_text_once() {
+        // Words no compressor can predict, as a real article's are to a first approximation.
+        let mut state = 7u64;
+        let body: String = (0..400)
+            .map(|_| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                format!("{:x} ", state >> 40)
+            })
+            .collect();
+        let raw = format!("{{\"title\": \"Väder\", \"text\": \"{body}\", \"id\": 7}}");
+        let alone = encode_blob(raw.as_bytes());
+        let against = encode_blob_against(raw.as_bytes(), body.as_bytes());
+        assert!(against.len() < alone.len() / 2, "{} vs {}", against.len(), alone.len());
+        assert_eq!(decode_blob_against("t", &against, body.as_bytes()).unwrap(), raw.as_bytes());
+        let wrong = decode_blob_against("t", &against, b"another text");
+        assert!(wrong.map_or(true, |bytes| bytes != raw.as_bytes()));
+        // The plain compressor is not left holding the reference.
+        assert_eq!(decode_blob("t", &encode_blob(raw.as_bytes())).unwrap(), raw.as_bytes());
     }
 
     #[test]

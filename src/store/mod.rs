@@ -5,23 +5,24 @@
 //! | tree | key | value |
 //! | --- | --- | --- |
 //! | `meta` | name | format and normaliser versions (u32, big-endian), captures written (u64), recorded end of the last pack |
-//! | `bodies` | body hash (32) | [`pack::Location`] of the zstd of the normalised body |
-//! | `raws` | raw hash (32) | [`pack::Location`] of the zstd of the raw captured bytes |
+//! | `bodies` | body hash (32) | [`BodyEntry`]: where the text is in a pack, which articles hold it |
 //! | `articles` | article id (16) | [`ArticleEntry`] |
-//! | `captures` | article id (16) + capture time (8, big-endian, sign-flipped) + raw hash prefix (8) | [`CaptureEntry`] |
-//! | `body_articles` | body hash (32) + article id (16) | empty: which articles hold a body |
+//! | `captures` | article id (16) + capture time (8, big-endian, sign-flipped) + raw hash prefix (8) | [`CaptureEntry`], with where its raw bytes are in a pack |
 //! | `near_segments` | segment number (8, big-endian) | the LSH band keys of the bodies one ingest batch indexed |
 //! | `similar` | body hash (32) + body hash (32) | [`Similarity`] of a verified near-duplicate pair, kept both ways |
 //!
-//! Bodies and raw captures themselves are in append-only pack files ([`pack`]).
+//! Bodies and raw captures themselves are in append-only pack files ([`pack`]); a raw
+//! capture is compressed against its body, so what they share is stored once.
 //!
-//! Per new version an ingest writes five keys (body, raw, article, capture, body link),
-//! two per near-duplicate pair found, and one segment per batch of 1,024 records;
-//! per repeated capture of a known version, two (raw if new, capture).
+//! Every key costs twice: sled's page table (read whole at every open, so it sets how
+//! long any command takes to start) grows with the number of keys, and so does the
+//! work of an ingest. Per new version an ingest writes three keys (body, article,
+//! capture), two per near-duplicate pair found, and one segment per batch of 1,024
+//! records; per repeated capture of a known version, one (the capture).
 //! Writes for one batch go in the order: the batch's new bodies and raw captures
-//! appended to the pack and synced, the pack's new end, then in sled bodies, raws,
-//! links, articles, pairs (one atomic sled batch), the index segment, and the captures
-//! last: a capture is the mark that its record is stored, so a
+//! appended to the pack and synced, the pack's new end, then in sled bodies (with the
+//! articles that hold them), articles, pairs (one atomic sled batch), the index
+//! segment, and the captures last: a capture is the mark that its record is stored, so a
 //! crash at any point leaves nothing that points at a missing value, and a re-run
 //! completes the record (and indexes any body a crash left unindexed).
 
@@ -37,7 +38,7 @@ pub mod pack;
 
 use std::path::{Path, PathBuf};
 
-pub use model::{ArticleEntry, CaptureEntry, Link, VersionEntry};
+pub use model::{ArticleEntry, BodyEntry, CaptureEntry, Link, VersionEntry};
 
 use crate::near::Similarity;
 use crate::near::minhash::BandKeys;
@@ -48,7 +49,7 @@ use crate::id::{ArticleId, BodyHash, RawHash};
 use crate::normalize::NormalizerVersion;
 
 /// The on-disk layout version, stored in `meta`.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 const META_FORMAT: &[u8] = b"format";
 const META_NORMALIZER: &[u8] = b"normalizer";
@@ -67,10 +68,8 @@ pub struct Store {
     db: sled::Db,
     meta: sled::Tree,
     bodies: sled::Tree,
-    raws: sled::Tree,
     articles: sled::Tree,
     captures: sled::Tree,
-    body_articles: sled::Tree,
     near_segments: sled::Tree,
     similar: sled::Tree,
     normalizer: NormalizerVersion,
@@ -133,10 +132,8 @@ impl Store {
         Ok(Store {
             path: path.to_path_buf(),
             bodies: db.open_tree("bodies")?,
-            raws: db.open_tree("raws")?,
             articles: db.open_tree("articles")?,
             captures: db.open_tree("captures")?,
-            body_articles: db.open_tree("body_articles")?,
             near_segments: db.open_tree("near_segments")?,
             similar: db.open_tree("similar")?,
             db,
@@ -200,43 +197,36 @@ impl Store {
         Ok(self.bodies.contains_key(hash.0)?)
     }
 
-    /// Whether a raw capture is stored.
-    pub fn has_raw(&self, hash: &RawHash) -> Result<bool> {
-        Ok(self.raws.contains_key(hash.0)?)
-    }
-
     /// Whether this capture is recorded.
     pub fn has_capture(&self, key: &[u8; CAPTURE_KEY_LEN]) -> Result<bool> {
         Ok(self.captures.contains_key(key)?)
     }
 
-    /// A stored body's text.
-    pub fn body(&self, hash: &BodyHash) -> Result<Option<String>> {
-        let Some(location) = self.bodies.get(hash.0)? else {
-            return Ok(None);
-        };
-        self.body_at(hash, &location).map(Some)
+    /// A stored body's entry.
+    pub fn body_entry(&self, hash: &BodyHash) -> Result<Option<BodyEntry>> {
+        self.bodies.get(hash.0)?.map(|bytes| codec::decode("bodies", &bytes)).transpose()
     }
 
-    fn body_at(&self, hash: &BodyHash, location: &[u8]) -> Result<String> {
-        let text = self.blob_at("bodies", Kind::Body, &hash.0, location)?;
+    /// A stored body's text.
+    pub fn body(&self, hash: &BodyHash) -> Result<Option<String>> {
+        let Some(entry) = self.body_entry(hash)? else {
+            return Ok(None);
+        };
+        self.body_at(hash, entry.at).map(Some)
+    }
+
+    fn body_at(&self, hash: &BodyHash, at: Location) -> Result<String> {
+        let text = codec::decode_blob("bodies", &self.packs.read(at, Kind::Body, &hash.0)?)?;
         String::from_utf8(text).map_err(|_| Error::Corrupt {
             tree: "bodies",
             detail: format!("body {} is not UTF-8", hash.short()),
         })
     }
 
-    /// A stored raw capture.
-    pub fn raw(&self, hash: &RawHash) -> Result<Option<Vec<u8>>> {
-        let Some(location) = self.raws.get(hash.0)? else {
-            return Ok(None);
-        };
-        self.blob_at("raws", Kind::Raw, &hash.0, &location).map(Some)
-    }
-
-    fn blob_at(&self, tree: &'static str, kind: Kind, hash: &[u8; 32], location: &[u8]) -> Result<Vec<u8>> {
-        let location: Location = codec::decode(tree, location)?;
-        codec::decode_blob(tree, &self.packs.read(location, kind, hash)?)
+    /// A capture's raw bytes, given its body's text (they are compressed against it).
+    pub fn raw_of(&self, capture: &CaptureEntry, body: &str) -> Result<Vec<u8>> {
+        let stored = self.packs.read(capture.raw_at, Kind::Raw, &capture.raw.0)?;
+        codec::decode_blob_against("raws", &stored, body.as_bytes())
     }
 
     /// An article.
@@ -275,21 +265,22 @@ impl Store {
         self.packs.unrecorded_bytes(*self.pack_end.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
-    /// Points a body hash at its written pack entry.
-    pub fn put_body(&self, hash: &BodyHash, location: &Location) -> Result<()> {
-        self.bodies.insert(hash.0, codec::encode(location))?;
+    /// Writes a body's entry (pointing at its written pack entry).
+    pub fn put_body(&self, hash: &BodyHash, entry: &BodyEntry) -> Result<()> {
+        self.bodies.insert(hash.0, codec::encode(entry))?;
         Ok(())
     }
 
-    /// Points a raw hash at its written pack entry.
-    pub fn put_raw(&self, hash: &RawHash, location: &Location) -> Result<()> {
-        self.raws.insert(hash.0, codec::encode(location))?;
-        Ok(())
-    }
-
-    /// Records that an article holds a body.
+    /// Records that an article holds a stored body.
     pub fn link_body(&self, hash: &BodyHash, article: &ArticleId) -> Result<()> {
-        self.body_articles.insert(body_article_key(hash, article), &[])?;
+        let mut entry = self.body_entry(hash)?.ok_or_else(|| Error::Corrupt {
+            tree: "bodies",
+            detail: format!("body {} is missing (run `newsvault verify`)", hash.short()),
+        })?;
+        if !entry.articles.contains(article) {
+            entry.articles.push(*article);
+            self.put_body(hash, &entry)?;
+        }
         Ok(())
     }
 
@@ -335,57 +326,33 @@ impl Store {
         })
     }
 
+    /// Every stored body's entry, in hash order. An error ends the iteration.
+    pub fn body_records(&self) -> impl Iterator<Item = Result<(BodyHash, BodyEntry)>> + '_ {
+        scan(self.bodies.iter()).map(|item| {
+            let (key, value) = item?;
+            let hash = BodyHash::from_slice(&key).ok_or_else(|| Error::Corrupt {
+                tree: "bodies",
+                detail: format!("key of {} bytes", key.len()),
+            })?;
+            Ok((hash, codec::decode("bodies", &value)?))
+        })
+    }
+
     /// Every stored body: its hash, and its text or why it cannot be read. The outer
     /// error is the tree's own (and ends the iteration).
     pub fn body_entries(&self) -> impl Iterator<Item = Result<(BodyHash, Result<Vec<u8>>)>> + '_ {
-        self.blob_entries(&self.bodies, "bodies", Kind::Body, BodyHash::from_slice, |h| &h.0)
-    }
-
-    /// Every stored raw capture: its hash, and its bytes or why they cannot be read.
-    pub fn raw_entries(&self) -> impl Iterator<Item = Result<(RawHash, Result<Vec<u8>>)>> + '_ {
-        self.blob_entries(&self.raws, "raws", Kind::Raw, RawHash::from_slice, |h| &h.0)
-    }
-
-    fn blob_entries<'s, K: 's>(
-        &'s self,
-        tree: &sled::Tree,
-        name: &'static str,
-        kind: Kind,
-        from_slice: fn(&[u8]) -> Option<K>,
-        bytes_of: fn(&K) -> &[u8; 32],
-    ) -> impl Iterator<Item = Result<(K, Result<Vec<u8>>)>> + 's {
-        scan(tree.iter()).map(move |item| {
-            let (key, location) = item?;
-            let hash = from_slice(&key).ok_or_else(|| Error::Corrupt {
-                tree: name,
-                detail: format!("key of {} bytes", key.len()),
-            })?;
-            let content = self.blob_at(name, kind, bytes_of(&hash), &location);
-            Ok((hash, content))
+        self.body_records().map(|item| {
+            let (hash, entry) = item?;
+            let text = self.packs.read(entry.at, Kind::Body, &hash.0);
+            Ok((hash, text.and_then(|stored| codec::decode_blob("bodies", &stored))))
         })
     }
 
-    /// Every (body, article) link.
-    pub fn body_links(&self) -> impl Iterator<Item = Result<(BodyHash, ArticleId)>> + '_ {
-        scan(self.body_articles.iter()).map(|item| {
-            let (key, _) = item?;
-            split_body_article_key(&key).ok_or_else(|| Error::Corrupt {
-                tree: "body_articles",
-                detail: format!("key of {} bytes", key.len()),
-            })
-        })
-    }
-
-    /// The articles that hold a body. A link whose article does not (yet) hold the body
-    /// is what an interrupted ingest leaves between the two writes; it is skipped.
+    /// The articles that hold a body. An article that does not (yet) hold it is what an
+    /// interrupted ingest leaves between writing the body and its article; it is skipped.
     pub fn articles_with_body(&self, hash: &BodyHash) -> Result<Vec<ArticleId>> {
         let mut holders = Vec::new();
-        for item in scan(self.body_articles.scan_prefix(hash.0)) {
-            let (key, _) = item?;
-            let (_, article) = split_body_article_key(&key).ok_or_else(|| Error::Corrupt {
-                tree: "body_articles",
-                detail: format!("key of {} bytes", key.len()),
-            })?;
+        for article in self.body_entry(hash)?.map(|entry| entry.articles).unwrap_or_default() {
             if self.article(&article)?.is_some_and(|a| a.versions.iter().any(|v| v.hash == *hash)) {
                 holders.push(article);
             }
@@ -534,20 +501,6 @@ fn split_pair_key(key: &[u8]) -> Result<(BodyHash, BodyHash)> {
         BodyHash::from_slice(&key[..32]).ok_or_else(corrupt)?,
         BodyHash::from_slice(&key[32..]).ok_or_else(corrupt)?,
     ))
-}
-
-fn body_article_key(hash: &BodyHash, article: &ArticleId) -> [u8; 48] {
-    let mut key = [0u8; 48];
-    key[..32].copy_from_slice(&hash.0);
-    key[32..].copy_from_slice(&article.0);
-    key
-}
-
-fn split_body_article_key(key: &[u8]) -> Option<(BodyHash, ArticleId)> {
-    if key.len() != 48 {
-        return None;
-    }
-    Some((BodyHash::from_slice(&key[..32])?, ArticleId::from_slice(&key[32..])?))
 }
 
 fn ids_with_prefix<T>(

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::{BodyHash, RawHash};
+use super::pack::Location;
+use crate::id::{ArticleId, BodyHash, RawHash};
 use crate::record::{ArticleKey, Origin, PageMeta};
 
 /// One article: its identity and its versions, oldest first.
@@ -67,6 +68,16 @@ pub struct VersionEntry {
     pub link: Link,
 }
 
+/// A stored body: where its text is, and the articles that hold it (nearly always one;
+/// more when outlets published the very same text).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BodyEntry {
+    /// The zstd of the normalised text in a pack.
+    pub at: Location,
+    /// Articles holding it as a version, in the order they were linked.
+    pub articles: Vec<ArticleId>,
+}
+
 /// One capture: a record seen in an input at a time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CaptureEntry {
@@ -76,6 +87,9 @@ pub struct CaptureEntry {
     pub raw: RawHash,
     /// The raw input's length in bytes.
     pub raw_len: u64,
+    /// The raw input in a pack, compressed against the body (see
+    /// [`super::codec::encode_blob_against`]).
+    pub raw_at: Location,
     /// Where it was read from.
     pub origin: Origin,
     /// When it was ingested (Unix seconds).
