@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::id::{ArticleId, BodyHash, RawHash};
 use crate::ingest::{self, Format, Input, Rejection, Unit};
-use crate::near::tracker::{Fingerprint, Tracker};
+use crate::near::tracker::{Fingerprint, Search, Tracker};
 use crate::near::{self, Similarity};
 use crate::normalize::{self, NormalizerVersion};
 use crate::record::{ArticleKey, Record};
@@ -359,7 +359,13 @@ impl Archive {
             Some(fingerprint) => fingerprint,
             None => Fingerprint::of(&self.body(&p.hash)?),
         };
-        let similar = run.near.index_body(&self.store, p.hash, &fingerprint)?;
+        // A record without a URL may be placed in an article by what it resembles, so
+        // it is compared with every candidate.
+        let search = match p.key {
+            ArticleKey::Url(_) => Search::Groups,
+            ArticleKey::Key { .. } => Search::Every,
+        };
+        let similar = run.near.index_body(&self.store, p.hash, &fingerprint, search)?;
         if similar.iter().any(|(_, s)| s.jaccard >= near::NEAR_JACCARD) {
             run.summary.near_duplicates += 1;
         }

@@ -127,8 +127,8 @@ pub struct Stats {
     pub bodies: u64,
     /// Captures.
     pub captures: u64,
-    /// Verified near-duplicate pairs of distinct bodies (each pair once).
-    pub near_pairs: u64,
+    /// Groups of near-duplicate bodies (revisions and copies of one text).
+    pub near_groups: u64,
     /// Bytes of raw input captured (each capture counted).
     pub input_bytes: u64,
     /// Bytes the archive takes on disk.
@@ -379,7 +379,7 @@ impl Archive {
             stats.input_bytes += capture.raw_len;
         }
         stats.bodies = self.store.body_count()? as u64;
-        stats.near_pairs = self.store.similar_count()? as u64 / 2;
+        stats.near_groups = self.store.group_count()? as u64;
         stats.stored_bytes = self.store.size_on_disk()?;
         Ok(stats)
     }

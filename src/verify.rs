@@ -1,13 +1,13 @@
 //! `verify`: re-hashes every stored body and raw capture and checks every reference
 //! between the trees (articles, captures, the articles each body names, near-duplicate
-//! pairs, index segments). Owns the list of what can be wrong; collects every finding into a report
+//! groups, index segments). Owns the list of what can be wrong; collects every finding into a report
 //! and never stops at the first, and never repairs anything.
 //!
 //! A tree that cannot be read to its end (sled reports damaged pages) is one problem;
 //! references into it are then not checked, so one damaged page does not bury the
 //! report under thousands of consequences.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -91,8 +91,7 @@ impl Archive {
         let articles = self.verify_articles(&bodies, &mut report);
         self.verify_body_links(&articles, &mut report);
         self.verify_captures(&articles, &bodies, &mut report);
-        self.verify_pairs(&bodies, &mut report);
-        self.verify_index(&bodies, &mut report);
+        self.verify_near(&bodies, &mut report);
         Ok(report)
     }
 
@@ -257,59 +256,10 @@ impl Archive {
         }
     }
 
-    /// Every near-duplicate pair joins two stored bodies, is kept both ways, and has
-    /// scores that can be true.
-    fn verify_pairs(&self, bodies: &Sound<BodyHash>, report: &mut VerifyReport) {
-        let mut pairs = HashSet::new();
-        let mut complete = true;
-        for item in self.store.all_similar() {
-            report.checked += 1;
-            let (a, b, similarity) = match item {
-                Ok(pair) => pair,
-                Err(e) => {
-                    report.problem("similar", "?", e.to_string());
-                    complete = false;
-                    continue;
-                }
-            };
-            for end in [a, b] {
-                if bodies.lacks(&end) {
-                    report.problem("similar", a.short(), format!("pairs with missing body {}", end.short()));
-                }
-            }
-            let scores = [similarity.jaccard, similarity.containment];
-            if a == b
-                || scores.iter().any(|s| !(0.0..=1.0).contains(s))
-                || similarity.jaccard > similarity.containment
-            {
-                report.problem(
-                    "similar",
-                    a.short(),
-                    format!(
-                        "pair with {} has impossible scores (Jaccard {}, containment {})",
-                        b.short(),
-                        similarity.jaccard,
-                        similarity.containment
-                    ),
-                );
-            }
-            pairs.insert((a, b));
-        }
-        if complete {
-            for (a, b) in &pairs {
-                if !pairs.contains(&(*b, *a)) {
-                    report.problem(
-                        "similar",
-                        a.short(),
-                        format!("pair with {} is kept one way only", b.short()),
-                    );
-                }
-            }
-        }
-    }
-
-    /// Every index segment decodes and names stored bodies only.
-    fn verify_index(&self, bodies: &Sound<BodyHash>, report: &mut VerifyReport) {
+    /// Every index segment decodes and names stored bodies; every grouped body is
+    /// stored and indexed, listed in its group, and its group's root is in the group.
+    fn verify_near(&self, bodies: &Sound<BodyHash>, report: &mut VerifyReport) {
+        let mut indexed = Sound { keys: HashSet::new(), complete: true };
         for (number, segment) in self.store.near_segments().enumerate() {
             report.checked += 1;
             match segment {
@@ -317,14 +267,81 @@ impl Archive {
                     for (hash, _) in entries {
                         if bodies.lacks(&hash) {
                             report.problem(
-                                "near_segments",
-                                format!("#{number}"),
+                                "near",
+                                format!("segment #{number}"),
                                 format!("indexes missing body {}", hash.short()),
                             );
                         }
+                        indexed.keys.insert(hash);
                     }
                 }
-                Err(e) => report.problem("near_segments", format!("#{number}"), e.to_string()),
+                Err(e) => {
+                    report.problem("near", format!("segment #{number}"), e.to_string());
+                    indexed.complete = false;
+                }
+            }
+        }
+        let mut group_of = HashMap::new();
+        let mut complete = true;
+        for item in self.store.group_assignments() {
+            report.checked += 1;
+            match item {
+                Ok((body, root)) => {
+                    for end in [body, root] {
+                        if bodies.lacks(&end) || indexed.lacks(&end) {
+                            report.problem(
+                                "near",
+                                body.short(),
+                                format!(
+                                    "is grouped with {}, which is not a stored, indexed body",
+                                    end.short()
+                                ),
+                            );
+                        }
+                    }
+                    group_of.insert(body, root);
+                }
+                Err(e) => {
+                    report.problem("near", "?", e.to_string());
+                    complete = false;
+                }
+            }
+        }
+        let mut listed = HashSet::new();
+        for item in self.store.group_listings() {
+            match item {
+                Ok((root, member)) => {
+                    if complete && group_of.get(&member) != Some(&root) {
+                        report.problem(
+                            "near",
+                            member.short(),
+                            format!("is listed in group {} but not assigned to it", root.short()),
+                        );
+                    }
+                    listed.insert((root, member));
+                }
+                Err(e) => {
+                    report.problem("near", "?", e.to_string());
+                    complete = false;
+                }
+            }
+        }
+        if complete {
+            for (body, root) in &group_of {
+                if !listed.contains(&(*root, *body)) {
+                    report.problem(
+                        "near",
+                        body.short(),
+                        format!("is not listed in its group {}", root.short()),
+                    );
+                }
+                if group_of.get(root) != Some(root) {
+                    report.problem(
+                        "near",
+                        body.short(),
+                        format!("is in group {} whose root is not", root.short()),
+                    );
+                }
             }
         }
     }

@@ -49,10 +49,11 @@ fn an_ingest_killed_at_random_moments_completes_to_the_same_archive() {
     newsvault(&killed).arg("ingest").arg(&input).assert().success();
 
     let (expected, found) = (stats(&whole), stats(&killed));
-    for field in ["articles", "versions", "bodies", "captures", "near_pairs"] {
+    for field in ["articles", "versions", "bodies", "captures", "near_groups"] {
         assert_eq!(found[field], expected[field], "{field} (seed {seed})");
     }
     assert_eq!(listing(&killed), listing(&whole), "the same articles with the same versions (seed {seed})");
+    assert_eq!(clusters(&killed), clusters(&whole), "the same near-duplicate clusters (seed {seed})");
     let (code, report) = verify(&killed);
     assert_eq!(code, Some(0), "{report}");
     assert!(!report.contains("half-written"), "nothing left unfinished:\n{report}");
@@ -98,6 +99,11 @@ fn stats(archive: &Path) -> Value {
 
 fn listing(archive: &Path) -> Vec<u8> {
     newsvault(archive).args(["list", "--json"]).assert().success().get_output().stdout.clone()
+}
+
+fn clusters(archive: &Path) -> Vec<u8> {
+    let args = ["clusters", "--threshold", "0.5", "--json"];
+    newsvault(archive).args(args).assert().success().get_output().stdout.clone()
 }
 
 /// A small seeded generator (SplitMix64): the kill moments must be replayable.

@@ -32,7 +32,7 @@ fn sound_archive(dir: &Path) -> (PathBuf, Value) {
         .success();
     newsvault(&archive).arg("verify").assert().success().stdout(predicate::str::contains("no problems"));
     let stats = stats(&archive).expect("a sound archive has stats");
-    assert!(stats["near_pairs"].as_u64() >= Some(1), "{stats}");
+    assert!(stats["near_groups"].as_u64() >= Some(1), "{stats}");
     (archive, stats)
 }
 
@@ -156,7 +156,7 @@ fn a_dangling_version_is_caught() {
 }
 
 #[test]
-fn a_capture_pointing_at_another_raw_capture_and_a_one_way_pair_are_caught() {
+fn a_capture_pointing_at_another_raw_capture_and_a_half_recorded_group_are_caught() {
     let dir = tempfile::tempdir().unwrap();
     let (archive, _) = sound_archive(dir.path());
     damage(&archive, "captures", |captures| {
@@ -167,12 +167,13 @@ fn a_capture_pointing_at_another_raw_capture_and_a_one_way_pair_are_caught() {
         capture.raw_at = codec::decode::<CaptureEntry>("captures", &other).unwrap().raw_at;
         captures.insert(key, codec::encode(&capture)).unwrap();
     });
-    damage(&archive, "similar", |similar| {
-        let (key, _) = first(similar);
-        similar.remove(key).unwrap();
+    damage(&archive, "near", |near| {
+        // A group's listing of a member (keys `g` + root + member).
+        let (key, _) = near.scan_prefix(b"g").next().unwrap().unwrap();
+        near.remove(key).unwrap();
     });
     assert_caught(&archive, "is not the one recorded");
-    assert_caught(&archive, "kept one way only");
+    assert_caught(&archive, "is not listed in its group");
 }
 
 #[test]
@@ -245,7 +246,7 @@ fn bytes_flipped_in_sleds_own_files_are_caught_or_harmless() {
             }
             Some(0) => {
                 let now = stats(&copy).expect("a verified archive has stats");
-                for field in ["articles", "versions", "bodies", "captures", "near_pairs"] {
+                for field in ["articles", "versions", "bodies", "captures", "near_groups"] {
                     assert_eq!(now[field], sound[field], "flip at {offset}: {field} changed silently");
                 }
                 "harmless"

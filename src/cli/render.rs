@@ -256,11 +256,7 @@ pub fn stats(out: &mut impl Write, style: &Style, s: &Stats) -> Result<()> {
     writeln!(out, "versions     {}", s.versions)?;
     writeln!(out, "bodies       {}  (distinct texts)", s.bodies)?;
     writeln!(out, "captures     {}", s.captures)?;
-    writeln!(
-        out,
-        "near pairs   {}  (distinct bodies with Jaccard >= 0.5 or containment >= 0.8)",
-        s.near_pairs
-    )?;
+    writeln!(out, "near groups  {}  (bodies linked by Jaccard >= 0.5 or containment >= 0.8)", s.near_groups)?;
     writeln!(out, "input        {}", human_bytes(s.input_bytes))?;
     writeln!(out, "on disk      {}  ({ratio:.2}x the input)", human_bytes(s.stored_bytes))?;
     writeln!(out, "normaliser   version {}", s.normalizer)?;

@@ -67,9 +67,20 @@ impl LshIndex {
         true
     }
 
-    /// The indexed bodies sharing at least one band with `keys`, each once, in the
-    /// order they were indexed.
-    pub fn candidates(&self, keys: &BandKeys) -> Vec<BodyHash> {
+    /// A body's position (the order it was indexed in).
+    pub fn position(&self, hash: &BodyHash) -> Option<u32> {
+        self.positions.get(hash).copied()
+    }
+
+    /// The body at a position.
+    pub fn hash_at(&self, position: u32) -> BodyHash {
+        self.bodies[position as usize]
+    }
+
+    /// The positions of the indexed bodies sharing at least one band with `keys`, each
+    /// once, most bands shared first (the likeliest near-duplicates), then the most
+    /// recently indexed.
+    pub fn candidates(&self, keys: &BandKeys) -> Vec<u32> {
         let mut found: Vec<u32> = Vec::new();
         for key in keys {
             match self.buckets.get(key) {
@@ -79,8 +90,15 @@ impl LshIndex {
             }
         }
         found.sort_unstable();
-        found.dedup();
-        found.into_iter().map(|p| self.bodies[p as usize]).collect()
+        let mut counted: Vec<(u32, u32)> = Vec::new();
+        for position in found {
+            match counted.last_mut() {
+                Some((last, count)) if *last == position => *count += 1,
+                _ => counted.push((position, 1)),
+            }
+        }
+        counted.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+        counted.into_iter().map(|(position, _)| position).collect()
     }
 }
 
@@ -89,7 +107,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bodies_sharing_a_band_are_candidates_once() {
+    fn bodies_sharing_a_band_are_candidates_once_most_shared_first() {
         let mut index = LshIndex::new();
         let a = BodyHash([1; 32]);
         let b = BodyHash([2; 32]);
@@ -105,9 +123,12 @@ mod tests {
         keys_b[4] = 4;
         assert!(index.insert(a, &keys_a));
         assert!(!index.insert(a, &keys_a));
-        assert_eq!(index.candidates(&keys_b), vec![a]);
+        assert_eq!(index.candidates(&keys_b), vec![0]);
         index.insert(b, &keys_b);
-        assert_eq!(index.candidates(&keys_b), vec![a, b]);
+        // b shares all its bands with itself, two with a.
+        assert_eq!(index.candidates(&keys_b), vec![1, 0]);
+        assert_eq!(index.hash_at(0), a);
+        assert_eq!(index.position(&b), Some(1));
         assert_eq!(index.len(), 2);
     }
 }

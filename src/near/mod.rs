@@ -6,10 +6,13 @@
 //!
 //! How it works: at ingest, every new body's shingles (lower-cased `\w+` words, 5 at a
 //! time) get a 100-hash MinHash signature cut into 20 bands of 5. Bodies sharing a band
-//! with it are candidates; each candidate's true similarity is computed, and a pair that
-//! reaches [`KEEP_JACCARD`] (or [`KEEP_CONTAINMENT`]) is stored in both directions. `near`
-//! and `clusters` read those pairs, so they cost a key lookup, not a search.
+//! with it are candidates; a candidate whose true similarity reaches [`KEEP_JACCARD`]
+//! (or [`KEEP_CONTAINMENT`]) puts the new body in its group (see [`tracker`]). The
+//! archive keeps the groups, not the pairs: `near` and `clusters` compute the scores
+//! within a group from the texts when asked, so every score shown is exact and the
+//! archive grows with the number of bodies, not with the square of a group's size.
 
+pub mod groups;
 pub mod index;
 pub mod minhash;
 pub mod query;

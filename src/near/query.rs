@@ -1,12 +1,14 @@
-//! The questions asked of the kept pairs: which stored versions resemble this one
-//! (`near`), and which groups of versions across articles are copies of one story
-//! (`clusters`). Owns the answers' shapes as data; never renders them.
+//! The questions asked of the near-duplicate groups: which stored versions resemble
+//! this one (`near`), which pairs of bodies are alike (`near_pairs`), and which groups
+//! of versions across articles are copies of one story (`clusters`). Scores are
+//! computed from the texts of a group's members, never stored. Owns the answers'
+//! shapes as data; never renders them.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::Similarity;
+use super::{Similarity, shingle};
 use crate::archive::Archive;
 use crate::error::Result;
 use crate::id::{ArticleId, BodyHash};
@@ -59,14 +61,49 @@ pub struct Cluster {
 }
 
 impl Archive {
-    /// Every kept pair of distinct bodies at Jaccard >= `threshold`, each once (smaller
-    /// hash first), sorted.
+    /// Every pair of distinct bodies worth keeping ([`crate::near::is_kept`]) at
+    /// Jaccard >= `threshold`, each once (smaller hash first), sorted. Pairs are
+    /// looked for within each group, on all cores.
     pub fn near_pairs(&self, threshold: f32) -> Result<Vec<(BodyHash, BodyHash, Similarity)>> {
+        use rayon::prelude::*;
+        let per_group: Vec<Result<Vec<_>>> =
+            self.groups()?.par_iter().map(|members| self.pairs_within(members, threshold)).collect();
         let mut pairs = Vec::new();
-        for item in self.store.all_similar() {
-            let (a, b, similarity) = item?;
-            if a < b && similarity.jaccard >= threshold {
-                pairs.push((a, b, similarity));
+        for group in per_group {
+            pairs.extend(group?);
+        }
+        pairs.sort_by_key(|pair| (pair.0, pair.1));
+        Ok(pairs)
+    }
+
+    /// Every near-duplicate group's members.
+    fn groups(&self) -> Result<Vec<Vec<BodyHash>>> {
+        let mut groups: Vec<(BodyHash, Vec<BodyHash>)> = Vec::new();
+        for item in self.store.group_listings() {
+            let (root, member) = item?;
+            match groups.last_mut() {
+                Some((last, members)) if *last == root => members.push(member),
+                _ => groups.push((root, vec![member])),
+            }
+        }
+        Ok(groups.into_iter().map(|(_, members)| members).collect())
+    }
+
+    fn pairs_within(
+        &self,
+        members: &[BodyHash],
+        threshold: f32,
+    ) -> Result<Vec<(BodyHash, BodyHash, Similarity)>> {
+        let shingles: Vec<Vec<u64>> =
+            members.iter().map(|hash| Ok(shingle::shingles(&self.body(hash)?))).collect::<Result<_>>()?;
+        let mut pairs = Vec::new();
+        for i in 0..members.len() {
+            for j in i + 1..members.len() {
+                let similarity = shingle::similarity(&shingles[i], &shingles[j]);
+                if crate::near::is_kept(&similarity) && similarity.jaccard >= threshold {
+                    let (a, b) = (members[i].min(members[j]), members[i].max(members[j]));
+                    pairs.push((a, b, similarity));
+                }
             }
         }
         Ok(pairs)
@@ -90,10 +127,17 @@ impl Archive {
         let (article, hash) = self.resolve_version(reference)?;
         let mut found: Vec<(BodyHash, Similarity)> =
             vec![(hash, Similarity { jaccard: 1.0, containment: 1.0 })];
-        for item in self.store.similar_to(&hash) {
-            let (other, similarity) = item?;
-            if similarity.jaccard >= threshold {
-                found.push((other, similarity));
+        if let Some(root) = self.store.group_of(&hash)? {
+            let own = shingle::shingles(&self.body(&hash)?);
+            for member in self.store.group_members(&root) {
+                let member = member?;
+                if member == hash {
+                    continue;
+                }
+                let similarity = shingle::similarity(&own, &shingle::shingles(&self.body(&member)?));
+                if crate::near::is_kept(&similarity) && similarity.jaccard >= threshold {
+                    found.push((member, similarity));
+                }
             }
         }
         found.sort_by(|a, b| {
@@ -132,11 +176,8 @@ impl Archive {
     /// that span two or more articles and hold at least `min_size` versions; largest first.
     pub fn clusters(&self, threshold: f32, min_size: usize) -> Result<Vec<Cluster>> {
         let mut sets = DisjointSets::default();
-        for item in self.store.all_similar() {
-            let (a, b, similarity) = item?;
-            if similarity.jaccard >= threshold {
-                sets.union(a, b);
-            }
+        for (a, b, _) in self.near_pairs(threshold)? {
+            sets.union(a, b);
         }
         // A body held by several articles is a cluster even with no near pair.
         let mut holders: HashMap<BodyHash, Vec<ArticleId>> = HashMap::new();

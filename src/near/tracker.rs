@@ -1,21 +1,34 @@
-//! Near-duplicate detection during an ingest: the LSH table rebuilt from the store's
-//! segments, exact verification of each candidate, and the segment of newly indexed
-//! bodies written once per batch. Owns the cache of recent shingle sets; never decides
-//! what a match means for articles (that is [`crate::archive`]).
+//! Near-duplicate detection during an ingest: the LSH table and the groups rebuilt
+//! from the store, exact verification of candidates, and what one batch changed,
+//! written once per batch. Owns the cache of recent shingle sets; never decides what a
+//! match means for articles (that is [`crate::archive`]).
+//!
+//! A new body joins the group of every stored body it is verified to resemble (a
+//! kept pair, [`super::is_kept`]); groups it bridges become one. So a body is checked
+//! against one or a few members of each group its candidates fall in, not against
+//! every member: a story copied a hundred times costs the hundred-and-first copy a
+//! verification or two, and the ingest stays as fast at a million versions as at
+//! fifty thousand.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+use super::groups::Groups;
 use super::index::LshIndex;
 use super::minhash::{self, BandKeys};
 use super::shingle::{self, Similarity};
 use crate::error::{Error, Result};
 use crate::id::BodyHash;
-use crate::store::Store;
+use crate::store::{GroupMove, Store};
 
 /// Shingle sets kept in memory for verification: revisions and copies tend to arrive
 /// close together, so recent bodies are the likely candidates.
 const CACHE_BODIES: usize = 50_000;
+
+/// Candidates verified per group before the group is given up on. Candidates come
+/// most-bands-shared first, so a group whose likeliest members fail this often holds
+/// nothing the new body resembles.
+const TRIES_PER_GROUP: usize = 4;
 
 /// A body's shingles and band keys, computed while a batch is prepared.
 #[derive(Clone, Debug)]
@@ -35,30 +48,57 @@ impl Fingerprint {
     }
 }
 
+/// How thoroughly a new body is compared with the stored ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Search {
+    /// Enough to place it in its groups.
+    Groups,
+    /// Every candidate, for a record whose article is chosen by similarity.
+    Every,
+}
+
 /// The near-duplicate state of one ingest.
 pub struct Tracker {
     index: LshIndex,
+    groups: Groups,
     cache: HashMap<BodyHash, Arc<Vec<u64>>>,
     cache_order: VecDeque<BodyHash>,
     pending: Vec<(BodyHash, BandKeys)>,
-    pending_pairs: Vec<(BodyHash, BodyHash, Similarity)>,
+    next_segment: u64,
 }
 
 impl Tracker {
-    /// Rebuilds the LSH table from the archive's segments.
+    /// Rebuilds the LSH table and the groups from the archive.
     pub fn load(store: &Store) -> Result<Tracker> {
         let mut index = LshIndex::new();
+        let mut next_segment = 0;
         for segment in store.near_segments() {
             for (hash, bands) in segment? {
                 index.insert(hash, &bands);
             }
+            next_segment += 1;
+        }
+        let mut groups = Groups::with_len(index.len());
+        for item in store.group_assignments() {
+            let (body, root) = item?;
+            let (Some(body), Some(root)) = (index.position(&body), index.position(&root)) else {
+                return Err(Error::Corrupt {
+                    tree: "near",
+                    detail: format!(
+                        "group of {} names an unindexed body (run `newsvault verify`)",
+                        body.short()
+                    ),
+                });
+            };
+            groups.restore(body, root);
         }
         Ok(Tracker {
             index,
+            groups,
             cache: HashMap::new(),
             cache_order: VecDeque::new(),
             pending: Vec::new(),
-            pending_pairs: Vec::new(),
+            next_segment,
         })
     }
 
@@ -67,46 +107,73 @@ impl Tracker {
         self.index.contains(hash)
     }
 
-    /// Indexes a body not indexed yet: verifies every candidate on shingles, keeps the
-    /// pairs worth keeping for the next segment, and returns them.
+    /// Indexes a body not indexed yet: verifies candidates on shingles, joins the
+    /// groups of those worth keeping, and returns the verified pairs.
     pub fn index_body(
         &mut self,
         store: &Store,
         hash: BodyHash,
         fingerprint: &Fingerprint,
+        search: Search,
     ) -> Result<Vec<(BodyHash, Similarity)>> {
         // A text without words (an empty page) is nobody's copy.
         if fingerprint.shingles.as_slice() == shingle::shingles("") {
             return Ok(Vec::new());
         }
         let mut kept = Vec::new();
+        let mut joined: Vec<u32> = Vec::new();
+        let mut tries: HashMap<u32, usize> = HashMap::new();
         for candidate in self.index.candidates(&fingerprint.bands) {
-            let other = self.shingles_of(store, &candidate)?;
+            let group = self.groups.key_of(candidate);
+            if search == Search::Groups {
+                let tried = tries.entry(group).or_default();
+                if joined.contains(&group) || *tried >= TRIES_PER_GROUP {
+                    continue;
+                }
+                *tried += 1;
+            }
+            let other_hash = self.index.hash_at(candidate);
+            let other = self.shingles_of(store, &other_hash)?;
             let similarity = shingle::similarity(&fingerprint.shingles, &other);
             if super::is_kept(&similarity) {
-                self.pending_pairs.push((hash, candidate, similarity));
-                kept.push((candidate, similarity));
+                kept.push((other_hash, similarity));
+                if !joined.contains(&group) {
+                    joined.push(group);
+                }
             }
         }
         self.index.insert(hash, &fingerprint.bands);
+        let position = self.groups.push();
+        self.groups.join(position, &joined);
         self.pending.push((hash, fingerprint.bands));
         self.remember(hash, fingerprint.shingles.clone());
         Ok(kept)
     }
 
-    /// Writes the pairs found since the last call (at once, so that no pair is ever
-    /// stored one way only), then the bodies indexed since as one segment. A body
-    /// counts as indexed only once its segment is written, so a crash before that
-    /// has the next ingest index it again and find the same pairs.
+    /// Writes the bodies indexed since the last call as one segment, with the group
+    /// changes indexing them made, in one atomic batch. A body counts as indexed only
+    /// once its segment is written, so a crash before that has the next ingest index
+    /// it again and place it in the same groups.
     pub fn write_segment(&mut self, store: &Store) -> Result<()> {
-        if !self.pending_pairs.is_empty() {
-            store.put_similar_pairs(&self.pending_pairs)?;
-            self.pending_pairs.clear();
+        let moves: Vec<GroupMove> = self
+            .groups
+            .take_changes()
+            .into_iter()
+            .map(|change| GroupMove {
+                body: self.index.hash_at(change.position),
+                from: change.from.map(|p| self.index.hash_at(p)),
+                to: self.index.hash_at(change.to),
+            })
+            .collect();
+        if self.pending.is_empty() && moves.is_empty() {
+            return Ok(());
         }
-        if !self.pending.is_empty() {
-            store.put_near_segment(&self.pending)?;
-            self.pending.clear();
+        let segment = (!self.pending.is_empty()).then_some((self.next_segment, self.pending.as_slice()));
+        store.put_near_batch(segment, &moves)?;
+        if segment.is_some() {
+            self.next_segment += 1;
         }
+        self.pending.clear();
         Ok(())
     }
 
@@ -115,7 +182,7 @@ impl Tracker {
             return Ok(found.clone());
         }
         let body = store.body(hash)?.ok_or_else(|| Error::Corrupt {
-            tree: "near_segments",
+            tree: "near",
             detail: format!("indexed body {} is missing (run `newsvault verify`)", hash.short()),
         })?;
         let shingles = Arc::new(shingle::shingles(&body));

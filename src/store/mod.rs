@@ -8,8 +8,9 @@
 //! | `bodies` | body hash (32) | [`BodyEntry`]: where the text is in a pack, which articles hold it |
 //! | `articles` | article id (16) | [`ArticleEntry`] |
 //! | `captures` | article id (16) + capture time (8, big-endian, sign-flipped) + raw hash prefix (8) | [`CaptureEntry`], with where its raw bytes are in a pack |
-//! | `near_segments` | segment number (8, big-endian) | the LSH band keys of the bodies one ingest batch indexed |
-//! | `similar` | body hash (32) + body hash (32) | [`Similarity`] of a verified near-duplicate pair, kept both ways |
+//! | `near` | `s` + segment number (8, big-endian) | the LSH band keys of the bodies one ingest batch indexed |
+//! | `near` | `b` + body hash (32) | the near-duplicate group the body is in (its root's hash) |
+//! | `near` | `g` + root hash (32) + body hash (32) | empty: the group's members, the root among them |
 //!
 //! Bodies and raw captures themselves are in append-only pack files ([`pack`]); a raw
 //! capture is compressed against its body, so what they share is stored once.
@@ -17,12 +18,15 @@
 //! Every key costs twice: sled's page table (read whole at every open, so it sets how
 //! long any command takes to start) grows with the number of keys, and so does the
 //! work of an ingest. Per new version an ingest writes three keys (body, article,
-//! capture), two per near-duplicate pair found, and one segment per batch of 1,024
-//! records; per repeated capture of a known version, one (the capture).
+//! capture), two more if its body has near-duplicates (its group, and its place in
+//! the group's list), and one segment per batch of 1,024 records; per repeated
+//! capture of a known version, one (the capture). Near-duplicates are kept as groups,
+//! not pairs: a story copied a hundred times is a hundred keys, not ten thousand, and
+//! the scores are computed on the texts when asked for.
 //! Writes for one batch go in the order: the batch's new bodies and raw captures
 //! appended to the pack and synced, the pack's new end, then in sled bodies (with the
-//! articles that hold them), articles, pairs (one atomic sled batch), the index
-//! segment, and the captures last: a capture is the mark that its record is stored, so a
+//! articles that hold them), articles, the index segment with the batch's group
+//! changes (one atomic sled batch), and the captures last: a capture is the mark that its record is stored, so a
 //! crash at any point leaves nothing that points at a missing value, and a re-run
 //! completes the record (and indexes any body a crash left unindexed).
 
@@ -40,7 +44,6 @@ use std::path::{Path, PathBuf};
 
 pub use model::{ArticleEntry, BodyEntry, CaptureEntry, Link, VersionEntry};
 
-use crate::near::Similarity;
 use crate::near::minhash::BandKeys;
 use pack::{Kind, Location, PackEnd, Packs};
 
@@ -70,8 +73,7 @@ pub struct Store {
     bodies: sled::Tree,
     articles: sled::Tree,
     captures: sled::Tree,
-    near_segments: sled::Tree,
-    similar: sled::Tree,
+    near: sled::Tree,
     normalizer: NormalizerVersion,
     lost: Option<LostWrites>,
     packs: Packs,
@@ -134,8 +136,7 @@ impl Store {
             bodies: db.open_tree("bodies")?,
             articles: db.open_tree("articles")?,
             captures: db.open_tree("captures")?,
-            near_segments: db.open_tree("near_segments")?,
-            similar: db.open_tree("similar")?,
+            near: db.open_tree("near")?,
             db,
             meta,
             normalizer,
@@ -370,49 +371,55 @@ impl Store {
         ids_with_prefix(&self.articles, "articles", prefix, limit, ArticleId::from_slice)
     }
 
-    /// Appends an index segment: the band keys of bodies indexed together.
-    pub fn put_near_segment(&self, entries: &[(BodyHash, BandKeys)]) -> Result<()> {
-        let number = self
-            .near_segments
-            .last()?
-            .map_or(0, |(k, _)| k.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(u64::MAX - 1) + 1);
-        self.near_segments.insert(number.to_be_bytes(), codec::encode(&entries))?;
+    /// Writes, as one atomic batch, an index segment (the band keys of bodies indexed
+    /// together) and the group changes that indexing them made.
+    pub fn put_near_batch(
+        &self,
+        segment: Option<(u64, &[(BodyHash, BandKeys)])>,
+        moves: &[GroupMove],
+    ) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        if let Some((number, entries)) = segment {
+            batch.insert(&near_key(b's', &[&number.to_be_bytes()])[..], codec::encode(&entries));
+        }
+        for change in moves {
+            if let Some(old) = change.from {
+                batch.remove(&near_key(b'g', &[&old.0, &change.body.0])[..]);
+            }
+            batch.insert(&near_key(b'b', &[&change.body.0])[..], codec::encode(&change.to));
+            batch.insert(&near_key(b'g', &[&change.to.0, &change.body.0])[..], &[][..]);
+        }
+        self.near.apply_batch(batch)?;
         Ok(())
     }
 
     /// Every index segment, in the order written.
     pub fn near_segments(&self) -> impl Iterator<Item = Result<Vec<(BodyHash, BandKeys)>>> + '_ {
-        scan(self.near_segments.iter()).map(|item| codec::decode("near_segments", &item?.1))
+        scan(self.near.scan_prefix(b"s")).map(|item| codec::decode("near", &item?.1))
     }
 
-    /// Stores verified pairs, each both ways, in one atomic batch.
-    pub fn put_similar_pairs(&self, pairs: &[(BodyHash, BodyHash, Similarity)]) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        for (a, b, similarity) in pairs {
-            let value = codec::encode(similarity);
-            batch.insert(&pair_key(a, b)[..], value.clone());
-            batch.insert(&pair_key(b, a)[..], value);
-        }
-        self.similar.apply_batch(batch)?;
-        Ok(())
+    /// The near-duplicate group a body is in (its root), if it has near-duplicates.
+    pub fn group_of(&self, body: &BodyHash) -> Result<Option<BodyHash>> {
+        self.near.get(near_key(b'b', &[&body.0]))?.map(|value| codec::decode("near", &value)).transpose()
     }
 
-    /// The verified pairs of one body.
-    pub fn similar_to(&self, hash: &BodyHash) -> impl Iterator<Item = Result<(BodyHash, Similarity)>> + '_ {
-        scan(self.similar.scan_prefix(hash.0)).map(|item| {
+    /// Every (body, group root) assignment, in body order.
+    pub fn group_assignments(&self) -> impl Iterator<Item = Result<(BodyHash, BodyHash)>> + '_ {
+        scan(self.near.scan_prefix(b"b")).map(|item| {
             let (key, value) = item?;
-            let (_, other) = split_pair_key(&key)?;
-            Ok((other, codec::decode("similar", &value)?))
+            let body = BodyHash::from_slice(&key[1..]).ok_or_else(|| near_corrupt(&key))?;
+            Ok((body, codec::decode("near", &value)?))
         })
     }
 
-    /// Every verified pair (each twice, once per direction).
-    pub fn all_similar(&self) -> impl Iterator<Item = Result<(BodyHash, BodyHash, Similarity)>> + '_ {
-        scan(self.similar.iter()).map(|item| {
-            let (key, value) = item?;
-            let (a, b) = split_pair_key(&key)?;
-            Ok((a, b, codec::decode("similar", &value)?))
-        })
+    /// The members of one group (the root among them), in hash order.
+    pub fn group_members(&self, root: &BodyHash) -> impl Iterator<Item = Result<BodyHash>> + '_ {
+        scan(self.near.scan_prefix(near_key(b'g', &[&root.0]))).map(|item| Ok(split_member_key(&item?.0)?.1))
+    }
+
+    /// Every (root, member) listing, grouped by root.
+    pub fn group_listings(&self) -> impl Iterator<Item = Result<(BodyHash, BodyHash)>> + '_ {
+        scan(self.near.scan_prefix(b"g")).map(|item| split_member_key(&item?.0))
     }
 
     /// Number of distinct bodies.
@@ -420,9 +427,10 @@ impl Store {
         count(&self.bodies)
     }
 
-    /// Number of entries in the pair tree (each pair twice, once per direction).
-    pub fn similar_count(&self) -> Result<usize> {
-        count(&self.similar)
+    /// Number of near-duplicate groups.
+    pub fn group_count(&self) -> Result<usize> {
+        self.group_listings()
+            .try_fold(0, |count, item| item.map(|(root, member)| count + usize::from(root == member)))
     }
 
     /// Bytes the archive takes on disk: sled's files and the packs.
@@ -485,21 +493,36 @@ fn decode_capture(item: Result<(sled::IVec, sled::IVec)>) -> Result<(i64, Captur
     Ok((time, codec::decode("captures", &value)?))
 }
 
-fn pair_key(a: &BodyHash, b: &BodyHash) -> [u8; 64] {
-    let mut key = [0u8; 64];
-    key[..32].copy_from_slice(&a.0);
-    key[32..].copy_from_slice(&b.0);
+/// A body moving into a near-duplicate group (from another, or from none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupMove {
+    /// The body.
+    pub body: BodyHash,
+    /// The group it was in, as stored.
+    pub from: Option<BodyHash>,
+    /// The group it is in now.
+    pub to: BodyHash,
+}
+
+fn near_key(kind: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut key = vec![kind];
+    for part in parts {
+        key.extend_from_slice(part);
+    }
     key
 }
 
-fn split_pair_key(key: &[u8]) -> Result<(BodyHash, BodyHash)> {
-    let corrupt = || Error::Corrupt { tree: "similar", detail: format!("key of {} bytes", key.len()) };
-    if key.len() != 64 {
-        return Err(corrupt());
+fn near_corrupt(key: &[u8]) -> Error {
+    Error::Corrupt { tree: "near", detail: format!("key of {} bytes", key.len()) }
+}
+
+fn split_member_key(key: &[u8]) -> Result<(BodyHash, BodyHash)> {
+    if key.len() != 65 {
+        return Err(near_corrupt(key));
     }
     Ok((
-        BodyHash::from_slice(&key[..32]).ok_or_else(corrupt)?,
-        BodyHash::from_slice(&key[32..]).ok_or_else(corrupt)?,
+        BodyHash::from_slice(&key[1..33]).ok_or_else(|| near_corrupt(key))?,
+        BodyHash::from_slice(&key[33..]).ok_or_else(|| near_corrupt(key))?,
     ))
 }
 
