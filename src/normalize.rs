@@ -196,7 +196,9 @@ impl<'a> Iterator for BlankLineBlocks<'a> {
 
 /// Step 4: appends `paragraph` with whitespace runs folded to one space and ends trimmed.
 fn push_collapsed(out: &mut String, paragraph: &str) {
-    for (i, word) in paragraph.split_whitespace().enumerate() {
+    // Step 1 left no whitespace but ASCII (every other space is folded to one), so the
+    // ASCII split is the same split, without decoding characters.
+    for (i, word) in paragraph.split_ascii_whitespace().enumerate() {
         if i > 0 {
             out.push(' ');
         }
@@ -214,7 +216,7 @@ fn is_chrome_label(paragraph: &str) -> bool {
 
 /// The number of words in a normalised body (whitespace-separated).
 pub fn word_count(text: &str) -> usize {
-    text.split_whitespace().count()
+    text.split_ascii_whitespace().count()
 }
 
 #[cfg(test)]
