@@ -49,8 +49,39 @@ fn stages(c: &mut Criterion) {
     group.bench_function("zstd body", |b| {
         b.iter(|| bodies.iter().map(|t| codec::encode_blob(t.as_bytes()).len()).sum::<usize>())
     });
-    group.bench_function("zstd raw line", |b| {
-        b.iter(|| lines.iter().map(|l| codec::encode_blob(l.as_bytes()).len()).sum::<usize>())
+    group.bench_function("zstd raw line against its body", |b| {
+        b.iter(|| {
+            lines
+                .iter()
+                .zip(&bodies)
+                .map(|(l, t)| codec::encode_blob_against(l.as_bytes(), t.as_bytes()).len())
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+}
+
+/// The floor for any content-addressed store: read every newsdiffs-se record from an
+/// uncompressed JSON Lines file (in the page cache) and BLAKE3-hash it, on one core.
+/// `scripts/bench-ingest.sh` times the whole ingest of the same file.
+fn read_and_hash_floor(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("versions.jsonl");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("a file"));
+    let mut input = flate2::read::GzDecoder::new(std::fs::File::open(corpus_file()).expect("the corpus"));
+    let bytes = std::io::copy(&mut input, &mut out).expect("the corpus decompresses");
+    drop(out);
+    let mut group = c.benchmark_group("floor");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(bytes));
+    group.bench_function("read and BLAKE3 every record of newsdiffs-se", |b| {
+        b.iter(|| {
+            let reader = std::io::BufReader::new(std::fs::File::open(&path).expect("the file"));
+            reader
+                .split(b'\n')
+                .map(|line| blake3::hash(&line.expect("a line")).as_bytes()[0] as usize)
+                .sum::<usize>()
+        })
     });
     group.finish();
 }
@@ -91,5 +122,5 @@ fn store_and_export(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, stages, store_and_export);
+criterion_group!(benches, stages, store_and_export, read_and_hash_floor);
 criterion_main!(benches);
