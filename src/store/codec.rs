@@ -15,6 +15,10 @@ pub const VALUE_VERSION: u8 = 1;
 /// whole newsdiffs-se ingest: 6% less time, 2% more bytes in the packs.
 const ZSTD_LEVEL: i32 = 1;
 
+/// The largest blob a frame may claim to hold (the ingest refuses records and documents
+/// past 256 MiB, so anything larger is damage).
+const MAX_BLOB_BYTES: u64 = 1 << 30;
+
 /// Encodes a structured value.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     let mut out = vec![VALUE_VERSION];
@@ -85,20 +89,43 @@ fn compress(slot: &'static std::thread::LocalKey<Slot>, bytes: &[u8], reference:
 
 /// Decompresses a stored blob read from `tree`.
 pub fn decode_blob(tree: &'static str, bytes: &[u8]) -> Result<Vec<u8>> {
-    let payload = versioned_payload(tree, bytes)?;
-    zstd::stream::decode_all(payload)
-        .map_err(|e| Error::Corrupt { tree, detail: format!("compressed data: {e}") })
+    decompress(tree, versioned_payload(tree, bytes)?, None)
 }
 
 /// Decompresses a blob stored with [`encode_blob_against`] the same reference.
 pub fn decode_blob_against(tree: &'static str, bytes: &[u8], reference: &[u8]) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let payload = versioned_payload(tree, bytes)?;
-    let corrupt = |e: std::io::Error| Error::Corrupt { tree, detail: format!("compressed data: {e}") };
-    let mut decoder = zstd::stream::read::Decoder::with_dictionary(payload, reference).map_err(corrupt)?;
-    let mut out = Vec::new();
-    decoder.read_to_end(&mut out).map_err(corrupt)?;
-    Ok(out)
+    decompress(tree, versioned_payload(tree, bytes)?, Some(reference))
+}
+
+thread_local! {
+    /// One decompression context per thread: creating one (and zeroing its tables)
+    /// cost more than decompressing a body, and the near-duplicate search reads many.
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn decompress(tree: &'static str, payload: &[u8], reference: Option<&[u8]>) -> Result<Vec<u8>> {
+    let corrupt = |detail: String| Error::Corrupt { tree, detail: format!("compressed data: {detail}") };
+    // Every frame is written whole, with its content size in its header.
+    let size = match zstd::zstd_safe::get_frame_content_size(payload) {
+        Ok(Some(size)) if size <= MAX_BLOB_BYTES => size as usize,
+        Ok(Some(size)) => return Err(corrupt(format!("a frame of {size} bytes"))),
+        Ok(None) | Err(_) => return Err(corrupt("no zstd frame header".into())),
+    };
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let decompressor = match slot.as_mut() {
+            Some(decompressor) => decompressor,
+            None => slot.insert(zstd::bulk::Decompressor::new().map_err(|e| corrupt(e.to_string()))?),
+        };
+        // An empty dictionary is none: the context is reset either way.
+        decompressor.set_dictionary(reference.unwrap_or_default()).map_err(|e| corrupt(e.to_string()))?;
+        let out = decompressor.decompress(payload, size).map_err(|e| corrupt(e.to_string()))?;
+        if out.len() != size {
+            return Err(corrupt(format!("{} bytes where the frame says {size}", out.len())));
+        }
+        Ok(out)
+    })
 }
 
 fn versioned_payload<'a>(tree: &'static str, bytes: &'a [u8]) -> Result<&'a [u8]> {
