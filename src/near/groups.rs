@@ -3,8 +3,8 @@
 //! which of those joins are not stored yet. Owns the grouping only; never verifies a
 //! pair and never touches the store.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::cmp::Reverse;
-use std::collections::HashMap;
 
 /// No group: the body has no kept near-duplicate.
 const NONE: u32 = u32::MAX;

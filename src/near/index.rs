@@ -2,25 +2,34 @@
 //! in-memory buckets (band key -> bodies) and which bodies are indexed; the table is
 //! persisted as segments in the store and rebuilt from them when an ingest starts.
 //! Never decides similarity: it only proposes candidates.
+//!
+//! A bucket is a chain through the bodies, newest first: the table maps a band key to
+//! the last body indexed with it, and each body keeps, per band, the body indexed with
+//! that key before it. Twelve bytes per distinct key and four per body and band, where
+//! a vector per bucket took four times that at a million bodies.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
-use super::minhash::BandKeys;
+use super::minhash::{BANDS, BandKeys};
 use crate::id::BodyHash;
 
-/// The bodies in one bucket: nearly always one.
-#[derive(Debug)]
-enum Bucket {
-    One(u32),
-    Many(Vec<u32>),
-}
+/// The end of a chain.
+const NONE: u32 = u32::MAX;
+
+/// Bodies read from one bucket, newest first. A story copied hundreds of times fills
+/// its buckets with copies; the newest of them are the candidates worth verifying (a
+/// new body joins a group through any one of its members).
+const CHAIN_LIMIT: usize = 64;
 
 /// Band key -> bodies with that band.
 #[derive(Debug, Default)]
 pub struct LshIndex {
     bodies: Vec<BodyHash>,
-    positions: HashMap<BodyHash, u32>,
-    buckets: HashMap<u64, Bucket>,
+    // Fx hashing: the keys are already uniform hashes (BLAKE3, xxh3), and the default
+    // SipHash was a third of loading the table of a million bodies.
+    positions: FxHashMap<BodyHash, u32>,
+    newest: FxHashMap<u64, u32>,
+    earlier: Vec<u32>,
 }
 
 impl LshIndex {
@@ -52,17 +61,9 @@ impl LshIndex {
         let position = self.bodies.len() as u32;
         self.bodies.push(hash);
         self.positions.insert(hash, position);
+        // Band keys are seeded by band, so a key belongs to one band only.
         for key in keys {
-            match self.buckets.get_mut(key) {
-                None => {
-                    self.buckets.insert(*key, Bucket::One(position));
-                }
-                Some(Bucket::One(first)) => {
-                    let first = *first;
-                    self.buckets.insert(*key, Bucket::Many(vec![first, position]));
-                }
-                Some(Bucket::Many(list)) => list.push(position),
-            }
+            self.earlier.push(self.newest.insert(*key, position).unwrap_or(NONE));
         }
         true
     }
@@ -77,16 +78,19 @@ impl LshIndex {
         self.bodies[position as usize]
     }
 
-    /// The positions of the indexed bodies sharing at least one band with `keys`, each
-    /// once, most bands shared first (the likeliest near-duplicates), then the most
-    /// recently indexed.
+    /// The positions of the indexed bodies sharing at least one band with `keys` (the
+    /// newest [`CHAIN_LIMIT`] of each bucket), each once, most bands shared first (the
+    /// likeliest near-duplicates), then the most recently indexed.
     pub fn candidates(&self, keys: &BandKeys) -> Vec<u32> {
         let mut found: Vec<u32> = Vec::new();
-        for key in keys {
-            match self.buckets.get(key) {
-                None => {}
-                Some(Bucket::One(p)) => found.push(*p),
-                Some(Bucket::Many(list)) => found.extend_from_slice(list),
+        for (band, key) in keys.iter().enumerate() {
+            let mut at = self.newest.get(key).copied().unwrap_or(NONE);
+            for _ in 0..CHAIN_LIMIT {
+                if at == NONE {
+                    break;
+                }
+                found.push(at);
+                at = self.earlier[at as usize * BANDS + band];
             }
         }
         found.sort_unstable();
@@ -130,5 +134,22 @@ mod tests {
         assert_eq!(index.hash_at(0), a);
         assert_eq!(index.position(&b), Some(1));
         assert_eq!(index.len(), 2);
+    }
+
+    #[test]
+    fn a_crowded_bucket_gives_its_newest_bodies() {
+        let mut index = LshIndex::new();
+        let shared = [7u64; super::super::minhash::BANDS];
+        for n in 0..(CHAIN_LIMIT as u32 + 10) {
+            let mut keys = shared;
+            keys[1..].iter_mut().enumerate().for_each(|(i, k)| *k = 1000 * u64::from(n) + i as u64 + 1);
+            let mut hash = [0u8; 32];
+            hash[..4].copy_from_slice(&n.to_le_bytes());
+            index.insert(BodyHash(hash), &keys);
+        }
+        let found = index.candidates(&shared);
+        assert_eq!(found.len(), CHAIN_LIMIT);
+        assert_eq!(found[0], CHAIN_LIMIT as u32 + 9);
+        assert_eq!(*found.last().unwrap(), 10);
     }
 }
