@@ -86,8 +86,10 @@ enum Command {
     ///
     /// Similarity is measured on word 5-shingles (lower-cased words, 5 at a time): Jaccard
     /// is shared / all shingles; containment is how much of the shorter text is inside
-    /// the longer (a copy that drops or adds paragraphs scores high there). Pairs are found
-    /// at ingest; those at Jaccard 0.8 and above are all found, lower ones only partly.
+    /// the longer (a copy that drops or adds paragraphs scores high there). Each ingest puts
+    /// a new body in the group of the stored bodies it resembles (Jaccard 0.5, or
+    /// containment 0.8); near compares the version with every member of its group, so
+    /// every score shown is exact and every member at the threshold is listed.
     Near(NearArgs),
     /// Groups of near-duplicate versions across articles (syndicated copies, wire stories),
     /// largest first, with each member's source, URL and attribution.
