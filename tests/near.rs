@@ -85,4 +85,29 @@ fn a_bridging_copy_merges_two_texts_into_one_group_with_exact_scores() {
     let rows = near(&archive, "https://one.example/a", "0.8");
     assert!(rows.iter().any(|r| r["url"] == "https://one.example/a"), "the earlier version: {rows:?}");
     newsvault(&archive).arg("verify").assert().success();
+
+    // Many references, one process: each row says which reference it answers, and one
+    // that cannot be answered is reported without stopping the others.
+    let output = newsvault(&archive)
+        .args(["near", "-", "--threshold", "0.5", "--json"])
+        .write_stdin("https://three.example/b\nhttps://nowhere.example/\n\nhttps://two.example/c\n")
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("nowhere.example"));
+    let rows: Vec<Value> = String::from_utf8_lossy(&output.get_output().stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |reference: &str| rows.iter().filter(|r| r["of"] == reference).count();
+    assert_eq!(of("https://three.example/b"), 3, "A, its revision and C resemble B: {rows:?}");
+    assert_eq!(of("https://two.example/c"), 1, "{rows:?}");
+    let text = newsvault(&archive)
+        .args(["near", "https://three.example/b", "https://two.example/c"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&text.get_output().stdout).to_string();
+    assert!(
+        text.starts_with("== https://three.example/b\n") && text.contains("\n== https://two.example/c\n"),
+        "{text}"
+    );
 }

@@ -275,9 +275,12 @@ enum KeepArg {
 
 #[derive(Debug, Args)]
 struct NearArgs {
-    /// A version hash, an article id (its latest version) or an article URL.
-    #[arg(value_name = "REF")]
-    reference: String,
+    /// Version hashes, article ids (their latest version) or article URLs. `-` reads
+    /// them from standard input, one per line: one process answers them all, which
+    /// saves the archive's opening for every reference after the first. With more than
+    /// one, each answer is headed by its reference (JSON rows carry it as `of`).
+    #[arg(value_name = "REF", required = true)]
+    references: Vec<String>,
     /// The least Jaccard similarity to list (0 to 1).
     #[arg(long, default_value_t = 0.8, value_parser = parse_fraction, value_name = "J")]
     threshold: f32,
@@ -350,10 +353,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             ExitCode::SUCCESS
         }
-        Command::Near(args) => {
-            render::near(&mut out, &style, &open(&cli)?.near(&args.reference, args.threshold)?)?;
-            ExitCode::SUCCESS
-        }
+        Command::Near(args) => near(&cli, args, &style, &mut out)?,
         Command::Clusters(args) => {
             render::clusters(&mut out, &style, &open(&cli)?.clusters(args.threshold, args.min_size)?)?;
             ExitCode::SUCCESS
@@ -441,6 +441,41 @@ fn terminal_width() -> usize {
 
 fn open(cli: &Cli) -> Result<Archive> {
     Ok(Archive::open(&cli.archive)?)
+}
+
+/// `near`: one reference answered as the contract says, or many, each headed by its
+/// reference; a reference that cannot be answered is reported and the rest go on.
+fn near(cli: &Cli, args: &NearArgs, style: &render::Style, out: &mut impl Write) -> Result<ExitCode> {
+    let archive = open(cli)?;
+    if let [reference] = args.references.as_slice()
+        && reference != "-"
+    {
+        render::near(out, style, &archive.near(reference, args.threshold)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut references = Vec::new();
+    for reference in &args.references {
+        if reference == "-" {
+            for line in std::io::BufRead::lines(std::io::stdin().lock()) {
+                let line = line.context("reading references from standard input")?;
+                references.extend((!line.trim().is_empty()).then(|| line.trim().to_string()));
+            }
+        } else {
+            references.push(reference.clone());
+        }
+    }
+    let mut failed = false;
+    for reference in &references {
+        match archive.near(reference, args.threshold) {
+            Ok(rows) => render::near_of(out, style, reference, &rows)?,
+            Err(error) => {
+                out.flush()?;
+                eprintln!("newsvault: {}", newsvault::sanitize::line(&format!("{error:#}")));
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { ExitCode::from(EXIT_FAILURE) } else { ExitCode::SUCCESS })
 }
 
 fn ingest(cli: &Cli, args: &IngestArgs, style: &render::Style, out: &mut impl Write) -> Result<ExitCode> {

@@ -212,6 +212,25 @@ pub fn near(out: &mut impl Write, style: &Style, rows: &[NearRow]) -> Result<()>
     Ok(())
 }
 
+/// `near` with several references: each answer headed by its reference (text), or
+/// each row carrying it as `of` (JSON).
+pub fn near_of(out: &mut impl Write, style: &Style, reference: &str, rows: &[NearRow]) -> Result<()> {
+    #[derive(Serialize)]
+    struct Of<'a> {
+        of: &'a str,
+        #[serde(flatten)]
+        row: &'a NearRow,
+    }
+    if style.json {
+        for row in rows {
+            json_line(out, &Of { of: reference, row })?;
+        }
+        return Ok(());
+    }
+    writeln!(out, "== {}", style.bold(&sanitize::line(reference)))?;
+    near(out, style, rows)
+}
+
 /// `clusters`.
 pub fn clusters(out: &mut impl Write, style: &Style, clusters: &[Cluster]) -> Result<()> {
     for cluster in clusters {
