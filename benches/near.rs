@@ -44,7 +44,7 @@ fn stages(c: &mut Criterion) {
     }
     let keys: Vec<minhash::BandKeys> = sets.iter().map(|s| minhash::band_keys(s)).collect();
     c.bench_function(&format!("candidates of 200 bodies among {}", index.len()), |b| {
-        b.iter(|| keys.iter().map(|k| index.candidates(k).len()).sum::<usize>())
+        b.iter(|| keys.iter().map(|k| index.candidates(k, Some(64)).len()).sum::<usize>())
     });
 }
 

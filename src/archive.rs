@@ -284,10 +284,14 @@ impl Archive {
             {
                 staged.bodies.insert(prepared.hash, self.store.stage_body(&prepared.hash, &blob)?);
             }
+            // A raw capture is compressed against its body, and the same raw bytes can
+            // give two bodies (the HTML extractor reads the page's URL, which a WARC
+            // gives apart from the bytes), so a staged raw is one of a raw and a body.
+            let raw_key = (prepared.raw_hash, prepared.hash);
             if let Some(blob) = prepared.raw_blob.take()
-                && !staged.raws.contains_key(&prepared.raw_hash)
+                && !staged.raws.contains_key(&raw_key)
             {
-                staged.raws.insert(prepared.raw_hash, self.store.stage_raw(&prepared.raw_hash, &blob)?);
+                staged.raws.insert(raw_key, self.store.stage_raw(&prepared.raw_hash, &blob)?);
             }
         }
         self.store.write_staged()?;
@@ -299,7 +303,8 @@ impl Archive {
     fn write_record(&self, mut p: Prepared, staged: &Staged, run: &mut Run) -> Result<CaptureEntry> {
         let store = &self.store;
         let new_body = !store.has_body(&p.hash)?;
-        let raw_at = *staged.raws.get(&p.raw_hash).unwrap_or_else(|| unreachable_blob("raw capture"));
+        let raw_at =
+            *staged.raws.get(&(p.raw_hash, p.hash)).unwrap_or_else(|| unreachable_blob("raw capture"));
         let similar = self.index_near_duplicates(&mut p, run)?;
         let mut link = match p.key {
             ArticleKey::Url(_) => Link::Url,
@@ -412,7 +417,7 @@ impl Archive {
 #[derive(Default)]
 struct Staged {
     bodies: std::collections::HashMap<BodyHash, store::pack::Location>,
-    raws: std::collections::HashMap<RawHash, store::pack::Location>,
+    raws: std::collections::HashMap<(RawHash, BodyHash), store::pack::Location>,
 }
 
 struct Run {

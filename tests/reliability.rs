@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::newsvault;
 use newsvault::store::codec;
-use newsvault::store::model::{ArticleEntry, CaptureEntry, Link, VersionEntry};
+use newsvault::store::model::{ArticleEntry, BodyEntry, CaptureEntry, Link, VersionEntry};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -346,4 +346,35 @@ fn wait_until_locked(pid: u32, archive: &Path) {
         std::thread::sleep(Duration::from_millis(25));
     }
     panic!("the ingest never opened the archive");
+}
+
+#[test]
+fn a_body_naming_an_article_not_yet_written_is_unfinished_and_every_reader_still_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = sound_archive(dir.path());
+    // What a kill between writing a body and writing its new article leaves.
+    damage(&archive, "bodies", |bodies| {
+        let (key, value) = first(bodies);
+        let mut entry: BodyEntry = codec::decode("bodies", &value).unwrap();
+        entry.articles.push(newsvault::id::ArticleId([7; 16]));
+        bodies.insert(key, codec::encode(&entry)).unwrap();
+    });
+    let (code, text) = verify(&archive);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("half-written"), "{text}");
+    for command in [&["clusters", "--threshold", "0.5"][..], &["list"], &["export", "--dedup", "near"]] {
+        newsvault(&archive).args(command).assert().success();
+    }
+}
+
+#[test]
+fn a_lost_index_segment_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = sound_archive(dir.path());
+    damage(&archive, "near", |near| {
+        let mut key = vec![b's'];
+        key.extend_from_slice(&0u64.to_be_bytes());
+        assert!(near.remove(key).unwrap().is_some(), "the first ingest wrote segment #0");
+    });
+    assert_caught(&archive, "segments #0 to #0 are missing");
 }

@@ -19,7 +19,7 @@ const NONE: u32 = u32::MAX;
 /// Bodies read from one bucket, newest first. A story copied hundreds of times fills
 /// its buckets with copies; the newest of them are the candidates worth verifying (a
 /// new body joins a group through any one of its members).
-const CHAIN_LIMIT: usize = 64;
+pub const CHAIN_LIMIT: usize = 64;
 
 /// Band key -> bodies with that band.
 #[derive(Debug, Default)]
@@ -79,13 +79,13 @@ impl LshIndex {
     }
 
     /// The positions of the indexed bodies sharing at least one band with `keys` (the
-    /// newest [`CHAIN_LIMIT`] of each bucket), each once, most bands shared first (the
+    /// newest `limit` of each bucket, or all), each once, most bands shared first (the
     /// likeliest near-duplicates), then the most recently indexed.
-    pub fn candidates(&self, keys: &BandKeys) -> Vec<u32> {
+    pub fn candidates(&self, keys: &BandKeys, limit: Option<usize>) -> Vec<u32> {
         let mut found: Vec<u32> = Vec::new();
         for (band, key) in keys.iter().enumerate() {
             let mut at = self.newest.get(key).copied().unwrap_or(NONE);
-            for _ in 0..CHAIN_LIMIT {
+            for _ in 0..limit.unwrap_or(usize::MAX) {
                 if at == NONE {
                     break;
                 }
@@ -127,10 +127,10 @@ mod tests {
         keys_b[4] = 4;
         assert!(index.insert(a, &keys_a));
         assert!(!index.insert(a, &keys_a));
-        assert_eq!(index.candidates(&keys_b), vec![0]);
+        assert_eq!(index.candidates(&keys_b, None), vec![0]);
         index.insert(b, &keys_b);
         // b shares all its bands with itself, two with a.
-        assert_eq!(index.candidates(&keys_b), vec![1, 0]);
+        assert_eq!(index.candidates(&keys_b, None), vec![1, 0]);
         assert_eq!(index.hash_at(0), a);
         assert_eq!(index.position(&b), Some(1));
         assert_eq!(index.len(), 2);
@@ -147,8 +147,9 @@ mod tests {
             hash[..4].copy_from_slice(&n.to_le_bytes());
             index.insert(BodyHash(hash), &keys);
         }
-        let found = index.candidates(&shared);
+        let found = index.candidates(&shared, Some(CHAIN_LIMIT));
         assert_eq!(found.len(), CHAIN_LIMIT);
+        assert_eq!(index.candidates(&shared, None).len(), CHAIN_LIMIT + 10);
         assert_eq!(found[0], CHAIN_LIMIT as u32 + 9);
         assert_eq!(*found.last().unwrap(), 10);
     }

@@ -179,11 +179,15 @@ impl Archive {
         for (a, b, _) in self.near_pairs(threshold)? {
             sets.union(a, b);
         }
-        // A body held by several articles is a cluster even with no near pair.
+        // A body held by several articles is a cluster even with no near pair. The
+        // articles' own versions say who holds what (a body's list of articles can name
+        // one an interrupted ingest did not write).
         let mut holders: HashMap<BodyHash, Vec<ArticleId>> = HashMap::new();
-        for item in self.store.body_records() {
-            let (hash, entry) = item?;
-            holders.insert(hash, entry.articles);
+        for item in self.store.articles() {
+            let (id, article) = item?;
+            for version in &article.versions {
+                holders.entry(version.hash).or_default().push(id);
+            }
         }
         let empty = BodyHash::of("");
         for (hash, articles) in &holders {

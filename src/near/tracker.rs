@@ -14,7 +14,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use super::groups::Groups;
-use super::index::LshIndex;
+use super::index::{self, LshIndex};
 use super::minhash::{self, BandKeys};
 use super::shingle::{self, Similarity};
 use crate::error::{Error, Result};
@@ -73,10 +73,11 @@ impl Tracker {
         let mut index = LshIndex::new();
         let mut next_segment = 0;
         for segment in store.near_segments() {
-            for (hash, bands) in segment? {
+            let (number, entries) = segment?;
+            for (hash, bands) in entries {
                 index.insert(hash, &bands);
             }
-            next_segment += 1;
+            next_segment = number + 1;
         }
         let mut groups = Groups::with_len(index.len());
         for item in store.group_assignments() {
@@ -123,7 +124,11 @@ impl Tracker {
         let mut kept = Vec::new();
         let mut joined: Vec<u32> = Vec::new();
         let mut tries: HashMap<u32, usize> = HashMap::new();
-        for candidate in self.index.candidates(&fingerprint.bands) {
+        let limit = match search {
+            Search::Groups => Some(index::CHAIN_LIMIT),
+            Search::Every => None,
+        };
+        for candidate in self.index.candidates(&fingerprint.bands, limit) {
             let group = self.groups.key_of(candidate);
             if search == Search::Groups {
                 let tried = tries.entry(group).or_default();

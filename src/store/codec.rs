@@ -15,9 +15,9 @@ pub const VALUE_VERSION: u8 = 1;
 /// whole newsdiffs-se ingest: 6% less time, 2% more bytes in the packs.
 const ZSTD_LEVEL: i32 = 1;
 
-/// The largest blob a frame may claim to hold (the ingest refuses records and documents
-/// past 256 MiB, so anything larger is damage).
-const MAX_BLOB_BYTES: u64 = 1 << 30;
+/// The largest blob a frame may claim to hold: the ingest refuses documents past this,
+/// so a header claiming more is damage, and is not allocated for.
+const MAX_BLOB_BYTES: u64 = crate::ingest::stream::MAX_DOCUMENT_BYTES;
 
 /// Encodes a structured value.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {

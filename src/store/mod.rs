@@ -225,9 +225,18 @@ impl Store {
     }
 
     /// A capture's raw bytes, given its body's text (they are compressed against it).
+    /// Decoding against another text than the one it was compressed against need not
+    /// fail, so the bytes are checked against the capture's hash.
     pub fn raw_of(&self, capture: &CaptureEntry, body: &str) -> Result<Vec<u8>> {
         let stored = self.packs.read(capture.raw_at, Kind::Raw, &capture.raw.0)?;
-        codec::decode_blob_against("raws", &stored, body.as_bytes())
+        let raw = codec::decode_blob_against("raws", &stored, body.as_bytes())?;
+        if RawHash::of(&raw) != capture.raw {
+            return Err(Error::Corrupt {
+                tree: "raws",
+                detail: format!("raw capture {} does not match its hash", capture.raw.short()),
+            });
+        }
+        Ok(raw)
     }
 
     /// An article.
@@ -393,9 +402,13 @@ impl Store {
         Ok(())
     }
 
-    /// Every index segment, in the order written.
-    pub fn near_segments(&self) -> impl Iterator<Item = Result<Vec<(BodyHash, BandKeys)>>> + '_ {
-        scan(self.near.scan_prefix(b"s")).map(|item| codec::decode("near", &item?.1))
+    /// Every index segment with its number, in the order written.
+    pub fn near_segments(&self) -> impl Iterator<Item = Result<(u64, Vec<(BodyHash, BandKeys)>)>> + '_ {
+        scan(self.near.scan_prefix(b"s")).map(|item| {
+            let (key, value) = item?;
+            let number = key.get(1..).and_then(|n| n.try_into().ok()).map(u64::from_be_bytes);
+            Ok((number.ok_or_else(|| near_corrupt(&key))?, codec::decode("near", &value)?))
+        })
     }
 
     /// The near-duplicate group a body is in (its root), if it has near-duplicates.
