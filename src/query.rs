@@ -158,7 +158,7 @@ impl Archive {
             ([hash], []) => {
                 let article = self.store.articles_with_body(hash)?.into_iter().next().ok_or_else(|| {
                     Error::Corrupt {
-                        tree: "body_articles",
+                        tree: "bodies",
                         detail: format!("body {} belongs to no article", hash.short()),
                     }
                 })?;

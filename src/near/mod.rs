@@ -1,6 +1,6 @@
 //! Near-duplicates: revisions of one article and syndicated copies across outlets.
 //! Owns shingling, MinHash/LSH candidate generation, exact verification on shingles,
-//! the pairs kept in the archive, and the questions asked of them (`near`, `clusters`).
+//! the groups kept in the archive, and the questions asked of them (`near`, `clusters`).
 //! Never reports an estimated score: every pair's Jaccard and containment are computed
 //! on the two shingle sets.
 //!
