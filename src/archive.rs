@@ -5,6 +5,7 @@
 //! [`Progress`] the caller supplies; the summary is returned as data.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -85,6 +86,11 @@ struct Prepared {
     id: ArticleId,
     hash: BodyHash,
     words: u32,
+    /// The normalised body, when it was not stored as the batch was prepared.
+    body: Option<String>,
+    /// Its verified near-duplicates among the bodies indexed before it.
+    similar: Vec<(BodyHash, Similarity)>,
+    /// The body compressed for the pack (see [`Archive::compress_bodies`]).
     body_blob: Option<Vec<u8>>,
     fingerprint: Option<Fingerprint>,
     raw_hash: RawHash,
@@ -204,7 +210,9 @@ impl Archive {
             .collect()
     }
 
-    /// Normalises, hashes and compresses one record (what is not stored already).
+    /// Normalises, hashes and fingerprints one record, and compresses its raw capture
+    /// (what is not stored already). New bodies are compressed once the batch's
+    /// near-duplicates are known, against one of them.
     fn prepare(&self, mut record: Record, options: &IngestOptions) -> Prepared {
         if record.source.is_none() {
             record.source = options.source.clone();
@@ -225,11 +233,13 @@ impl Archive {
             key,
             hash,
             words: normalize::word_count(&body) as u32,
-            body_blob: (!known_body).then(|| codec::encode_blob(body.as_bytes())),
+            similar: Vec::new(),
+            body_blob: None,
             fingerprint: (!known_body).then(|| Fingerprint::of(&body)),
             raw_hash,
             raw_len: record.raw.len() as u64,
             raw_blob: (!known_capture).then(|| codec::encode_blob_against(&record.raw, body.as_bytes())),
+            body: (!known_body).then_some(body),
             captured_at,
             record: Record { raw: Vec::new(), body: String::new(), ..record },
         }
@@ -244,23 +254,28 @@ impl Archive {
         run: &mut Run,
     ) -> Result<u64> {
         let units = batch.len() as u64;
-        let mut batch = batch;
-        let staged = self.stage_blobs(&mut batch)?;
-        let mut captures = Vec::new();
+        let mut fresh = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for item in batch {
             run.summary.records += 1;
             match item {
-                Ok(prepared) => {
+                Ok(mut prepared) => {
                     let key = store::capture_key(&prepared.id, prepared.captured_at, &prepared.raw_hash);
                     if !seen.insert(key) || self.store.has_capture(&key)? {
                         run.summary.duplicates += 1;
                         continue;
                     }
-                    captures.push((key, self.write_record(prepared, &staged, run)?));
+                    prepared.similar = self.index_near_duplicates(&mut prepared, run)?;
+                    fresh.push((key, prepared));
                 }
                 Err(rejection) => reject(&mut run.summary, progress, &rejection),
             }
+        }
+        self.compress_bodies(&mut fresh)?;
+        let staged = self.stage_blobs(fresh.iter_mut().map(|(_, p)| p))?;
+        let mut captures = Vec::with_capacity(fresh.len());
+        for (key, prepared) in fresh {
+            captures.push((key, self.write_record(prepared, &staged, run)?));
         }
         run.near.write_segment(&self.store)?;
         for (key, capture) in &captures {
@@ -272,11 +287,66 @@ impl Archive {
         Ok(units)
     }
 
+    /// Compresses the batch's new bodies on all cores, each against the whole text of
+    /// its most similar near-duplicate where it has one (a revision against the
+    /// version before it, a syndicated copy against the copy stored first), else alone.
+    /// A base read fails only on a damaged archive; the body is then stored whole.
+    fn compress_bodies(&self, batch: &mut [([u8; store::CAPTURE_KEY_LEN], Prepared)]) -> Result<()> {
+        use rayon::prelude::*;
+        let closest = |p: &Prepared| {
+            p.similar.iter().max_by(|a, b| a.1.jaccard.total_cmp(&b.1.jaccard)).map(|(hash, _)| *hash)
+        };
+        // The bodies this batch stores: not one the previous batch stored since this one
+        // was prepared, and each once.
+        let mut in_batch = std::collections::HashMap::new();
+        for (at, (_, p)) in batch.iter_mut().enumerate() {
+            if p.body.is_some() && (in_batch.contains_key(&p.hash) || self.store.has_body(&p.hash)?) {
+                p.body = None;
+            }
+            if p.body.is_some() {
+                in_batch.insert(p.hash, at);
+            }
+        }
+        // Bases of bodies stored before this batch, read on all cores.
+        let mut bases: Vec<Option<(BodyHash, Arc<str>)>> = batch
+            .par_iter()
+            .map(|(_, p)| {
+                let similar = closest(p).filter(|hash| p.body.is_some() && !in_batch.contains_key(hash))?;
+                let (hash, text) = self.store.base_for(&similar).ok().flatten()?;
+                Some((hash, Arc::from(text)))
+            })
+            .collect();
+        // Bases in this batch, in order: an earlier body of the batch, or its base.
+        for at in 0..batch.len() {
+            let p = &batch[at].1;
+            if p.body.is_none() {
+                continue;
+            }
+            if let Some(&earlier) = closest(p).and_then(|hash| in_batch.get(&hash)).filter(|&&e| e < at) {
+                let whole = match &bases[earlier] {
+                    Some(base) => base.clone(),
+                    None => {
+                        (batch[earlier].1.hash, Arc::from(batch[earlier].1.body.as_deref().unwrap_or("")))
+                    }
+                };
+                bases[at] = Some(whole);
+            }
+        }
+        batch.par_iter_mut().zip(bases).for_each(|((_, p), base)| {
+            let Some(body) = p.body.take() else { return };
+            p.body_blob = Some(match base {
+                Some((hash, text)) => codec::encode_body_against(body.as_bytes(), &hash, text.as_bytes()),
+                None => codec::encode_blob(body.as_bytes()),
+            });
+        });
+        Ok(())
+    }
+
     /// Appends the batch's new bodies and raw captures to the pack, each once, and
     /// makes them durable before anything in sled points at them.
-    fn stage_blobs(&self, batch: &mut [Result<Prepared, Rejection>]) -> Result<Staged> {
+    fn stage_blobs<'a>(&self, batch: impl Iterator<Item = &'a mut Prepared>) -> Result<Staged> {
         let mut staged = Staged::default();
-        for prepared in batch.iter_mut().flatten() {
+        for prepared in batch {
             // The previous batch may have stored a body since this one was prepared.
             if let Some(blob) = prepared.body_blob.take()
                 && !staged.bodies.contains_key(&prepared.hash)
@@ -305,7 +375,7 @@ impl Archive {
         let new_body = !store.has_body(&p.hash)?;
         let raw_at =
             *staged.raws.get(&(p.raw_hash, p.hash)).unwrap_or_else(|| unreachable_blob("raw capture"));
-        let similar = self.index_near_duplicates(&mut p, run)?;
+        let similar = std::mem::take(&mut p.similar);
         let mut link = match p.key {
             ArticleKey::Url(_) => Link::Url,
             ArticleKey::Key { .. } => Link::Key,

@@ -1,15 +1,23 @@
 //! The one place stored values are encoded and decoded. Every value starts with a
 //! format-version byte, so the encoding can change later and an old value is
 //! recognised, never misread. Structured values are bincode 2 (serde); text and raw
-//! captures are zstd-compressed (raw captures against their body). Nothing outside this module touches bincode or zstd.
+//! captures are zstd-compressed (raw captures against their body, and a body that
+//! resembles a stored one against that one, its base). Nothing outside this module
+//! touches bincode or zstd.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
+use crate::id::BodyHash;
 
 /// The version byte written before every stored value.
 pub const VALUE_VERSION: u8 = 1;
+
+/// The first byte of a body compressed against a base body: the base's hash follows,
+/// then the frame. The base is always stored whole, so a body is read with at most
+/// one other; and the blob names its base, so a pack reads without sled.
+const AGAINST_BASE: u8 = 2;
 
 /// zstd level for bodies and raw captures. Level 1 against level 3, measured on the
 /// whole newsdiffs-se ingest: 6% less time, 2% more bytes in the packs.
@@ -85,6 +93,43 @@ fn compress(slot: &'static std::thread::LocalKey<Slot>, bytes: &[u8], reference:
     out.push(VALUE_VERSION);
     out.extend_from_slice(&frame);
     out
+}
+
+/// Compresses a body against a stored body it resembles (its base, stored whole):
+/// a revision or a syndicated copy then costs about what it changed.
+pub fn encode_body_against(bytes: &[u8], base: &BodyHash, base_text: &[u8]) -> Vec<u8> {
+    let frame = encode_blob_against(bytes, base_text);
+    let mut out = Vec::with_capacity(frame.len() + 32);
+    out.push(AGAINST_BASE);
+    out.extend_from_slice(&base.0);
+    out.extend_from_slice(&frame[1..]);
+    out
+}
+
+/// The base a stored body blob was compressed against, or none: stored whole.
+pub fn body_base(bytes: &[u8]) -> Result<Option<BodyHash>> {
+    match bytes.split_first() {
+        Some((&AGAINST_BASE, rest)) => rest
+            .get(..32)
+            .and_then(BodyHash::from_slice)
+            .map(Some)
+            .ok_or_else(|| Error::Corrupt { tree: "bodies", detail: "a base hash cut short".into() }),
+        _ => Ok(None),
+    }
+}
+
+/// Decompresses a body blob: `base_text` is the text of its [`body_base`], if it has one.
+pub fn decode_body(bytes: &[u8], base_text: Option<&[u8]>) -> Result<Vec<u8>> {
+    match (bytes.first(), base_text) {
+        (Some(&AGAINST_BASE), Some(base_text)) => {
+            decompress("bodies", bytes.get(33..).unwrap_or_default(), Some(base_text))
+        }
+        (Some(&AGAINST_BASE), None) => Err(Error::Corrupt {
+            tree: "bodies",
+            detail: "a body stored against a base, read without it".into(),
+        }),
+        _ => decode_blob("bodies", bytes),
+    }
 }
 
 /// Decompresses a stored blob read from `tree`.
@@ -178,6 +223,22 @@ mod tests {
         assert!(wrong.map_or(true, |bytes| bytes != raw.as_bytes()));
         // The plain compressor is not left holding the reference.
         assert_eq!(decode_blob("t", &encode_blob(raw.as_bytes())).unwrap(), raw.as_bytes());
+    }
+
+    #[test]
+    fn bodies_against_a_base_round_trip_name_their_base_and_shrink() {
+        let base_text = (0..300).map(|i| format!("ord{} ", i * 7919 % 1000)).collect::<String>();
+        let revised = base_text.replacen("ord7 ", "nytt ", 1);
+        let base = BodyHash::of(&base_text);
+        let whole = encode_blob(revised.as_bytes());
+        let against = encode_body_against(revised.as_bytes(), &base, base_text.as_bytes());
+        assert!(against.len() < whole.len() / 4, "{} vs {}", against.len(), whole.len());
+        assert_eq!(body_base(&against).unwrap(), Some(base));
+        assert_eq!(body_base(&whole).unwrap(), None);
+        assert_eq!(decode_body(&against, Some(base_text.as_bytes())).unwrap(), revised.as_bytes());
+        assert_eq!(decode_body(&whole, None).unwrap(), revised.as_bytes());
+        assert!(decode_body(&against, None).is_err());
+        assert!(body_base(&against[..20]).is_err());
     }
 
     #[test]

@@ -13,7 +13,9 @@
 //! | `near` | `g` + root hash (32) + body hash (32) | empty: the group's members, the root among them |
 //!
 //! Bodies and raw captures themselves are in append-only pack files ([`pack`]); a raw
-//! capture is compressed against its body, so what they share is stored once.
+//! capture is compressed against its body, and a body resembling a stored one (a
+//! revision, a syndicated copy) against that one's whole text, so what they share is
+//! stored once.
 //!
 //! Every key costs twice: sled's page table (read whole at every open, so it sets how
 //! long any command takes to start) grows with the number of keys, and so does the
@@ -52,7 +54,7 @@ use crate::id::{ArticleId, BodyHash, RawHash};
 use crate::normalize::NormalizerVersion;
 
 /// The on-disk layout version, stored in `meta`.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 const META_FORMAT: &[u8] = b"format";
 const META_NORMALIZER: &[u8] = b"normalizer";
@@ -213,15 +215,44 @@ impl Store {
         let Some(entry) = self.body_entry(hash)? else {
             return Ok(None);
         };
-        self.body_at(hash, entry.at).map(Some)
+        self.text_at(hash, entry.at).map(Some)
     }
 
-    fn body_at(&self, hash: &BodyHash, at: Location) -> Result<String> {
-        let text = codec::decode_blob("bodies", &self.packs.read(at, Kind::Body, &hash.0)?)?;
-        String::from_utf8(text).map_err(|_| Error::Corrupt {
+    /// A body's text from its pack entry, read against its base if it has one.
+    fn text_at(&self, hash: &BodyHash, at: Location) -> Result<String> {
+        let stored = self.packs.read(at, Kind::Body, &hash.0)?;
+        let text = match codec::body_base(&stored)? {
+            None => codec::decode_body(&stored, None)?,
+            Some(base) => codec::decode_body(&stored, Some(self.whole_text(hash, &base)?.as_bytes()))?,
+        };
+        utf8_body(hash, text)
+    }
+
+    /// The text of `base`, which `of` is stored against: a base is always stored whole.
+    fn whole_text(&self, of: &BodyHash, base: &BodyHash) -> Result<String> {
+        let corrupt = |what: &str| Error::Corrupt {
             tree: "bodies",
-            detail: format!("body {} is not UTF-8", hash.short()),
-        })
+            detail: format!("body {} is stored against {}, which is {what}", of.short(), base.short()),
+        };
+        let entry = self.body_entry(base)?.ok_or_else(|| corrupt("missing"))?;
+        let stored = self.packs.read(entry.at, Kind::Body, &base.0)?;
+        if codec::body_base(&stored)?.is_some() {
+            return Err(corrupt("not stored whole"));
+        }
+        utf8_body(base, codec::decode_body(&stored, None)?)
+    }
+
+    /// What a new body resembling the stored body `similar` is best compressed
+    /// against, with its text: `similar` itself if it is stored whole, else its base.
+    pub fn base_for(&self, similar: &BodyHash) -> Result<Option<(BodyHash, String)>> {
+        let Some(entry) = self.body_entry(similar)? else {
+            return Ok(None);
+        };
+        let stored = self.packs.read(entry.at, Kind::Body, &similar.0)?;
+        Ok(Some(match codec::body_base(&stored)? {
+            None => (*similar, utf8_body(similar, codec::decode_body(&stored, None)?)?),
+            Some(base) => (base, self.whole_text(similar, &base)?),
+        }))
     }
 
     /// A capture's raw bytes, given its body's text (they are compressed against it).
@@ -353,8 +384,7 @@ impl Store {
     pub fn body_entries(&self) -> impl Iterator<Item = Result<(BodyHash, Result<Vec<u8>>)>> + '_ {
         self.body_records().map(|item| {
             let (hash, entry) = item?;
-            let text = self.packs.read(entry.at, Kind::Body, &hash.0);
-            Ok((hash, text.and_then(|stored| codec::decode_blob("bodies", &stored))))
+            Ok((hash, self.text_at(&hash, entry.at).map(String::into_bytes)))
         })
     }
 
@@ -537,6 +567,11 @@ fn split_member_key(key: &[u8]) -> Result<(BodyHash, BodyHash)> {
         BodyHash::from_slice(&key[1..33]).ok_or_else(|| near_corrupt(key))?,
         BodyHash::from_slice(&key[33..]).ok_or_else(|| near_corrupt(key))?,
     ))
+}
+
+fn utf8_body(hash: &BodyHash, text: Vec<u8>) -> Result<String> {
+    String::from_utf8(text)
+        .map_err(|_| Error::Corrupt { tree: "bodies", detail: format!("body {} is not UTF-8", hash.short()) })
 }
 
 fn ids_with_prefix<T>(
