@@ -379,7 +379,7 @@ impl Archive {
             stats.input_bytes += capture.raw_len;
         }
         stats.bodies = self.store.body_count()? as u64;
-        stats.near_groups = self.store.group_count()? as u64;
+        stats.near_groups = self.groups()?.len() as u64;
         stats.stored_bytes = self.store.size_on_disk()?;
         Ok(stats)
     }

@@ -7,7 +7,7 @@
 //! references into it are then not checked, so one damaged page does not bury the
 //! report under thousands of consequences.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde::Serialize;
 
@@ -251,8 +251,8 @@ impl Archive {
         }
     }
 
-    /// Every index segment decodes and names stored bodies; every grouped body is
-    /// stored and indexed, listed in its group, and its group's root is in the group.
+    /// Every index segment decodes and names stored bodies; every join names stored,
+    /// indexed bodies and belongs to a segment.
     fn verify_near(&self, bodies: &Sound<BodyHash>, report: &mut VerifyReport) {
         let mut indexed = Sound { keys: HashSet::new(), complete: true };
         let mut next = 0u64;
@@ -288,66 +288,28 @@ impl Archive {
                 }
             }
         }
-        let mut group_of = HashMap::new();
-        let mut complete = true;
-        for item in self.store.group_assignments() {
+        // Every join names bodies that are stored and indexed, and comes with its segment.
+        for item in self.store.near_joins() {
             report.checked += 1;
-            match item {
-                Ok((body, root)) => {
-                    for end in [body, root] {
-                        if bodies.lacks(&end) || indexed.lacks(&end) {
-                            report.problem(
-                                "near",
-                                body.short(),
-                                format!(
-                                    "is grouped with {}, which is not a stored, indexed body",
-                                    end.short()
-                                ),
-                            );
-                        }
-                    }
-                    group_of.insert(body, root);
-                }
+            let (number, joins) = match item {
+                Ok(found) => found,
                 Err(e) => {
-                    report.problem("near", "?", e.to_string());
-                    complete = false;
+                    report.problem("near", "joins", e.to_string());
+                    continue;
                 }
+            };
+            if indexed.complete && number >= next {
+                report.problem("near", format!("joins #{number}"), "have no index segment");
             }
-        }
-        let mut listed = HashSet::new();
-        for item in self.store.group_listings() {
-            match item {
-                Ok((root, member)) => {
-                    if complete && group_of.get(&member) != Some(&root) {
+            for (body, others) in joins {
+                for end in std::iter::once(&body).chain(&others) {
+                    if bodies.lacks(end) || indexed.lacks(end) {
                         report.problem(
                             "near",
-                            member.short(),
-                            format!("is listed in group {} but not assigned to it", root.short()),
+                            body.short(),
+                            format!("is joined with {}, which is not a stored, indexed body", end.short()),
                         );
                     }
-                    listed.insert((root, member));
-                }
-                Err(e) => {
-                    report.problem("near", "?", e.to_string());
-                    complete = false;
-                }
-            }
-        }
-        if complete {
-            for (body, root) in &group_of {
-                if !listed.contains(&(*root, *body)) {
-                    report.problem(
-                        "near",
-                        body.short(),
-                        format!("is not listed in its group {}", root.short()),
-                    );
-                }
-                if group_of.get(root) != Some(root) {
-                    report.problem(
-                        "near",
-                        body.short(),
-                        format!("is in group {} whose root is not", root.short()),
-                    );
                 }
             }
         }

@@ -156,7 +156,7 @@ fn a_dangling_version_is_caught() {
 }
 
 #[test]
-fn a_capture_pointing_at_another_raw_capture_and_a_half_recorded_group_are_caught() {
+fn a_capture_pointing_at_another_raw_capture_and_a_join_with_an_unknown_body_are_caught() {
     let dir = tempfile::tempdir().unwrap();
     let (archive, _) = sound_archive(dir.path());
     damage(&archive, "captures", |captures| {
@@ -168,12 +168,15 @@ fn a_capture_pointing_at_another_raw_capture_and_a_half_recorded_group_are_caugh
         captures.insert(key, codec::encode(&capture)).unwrap();
     });
     damage(&archive, "near", |near| {
-        // A group's listing of a member (keys `g` + root + member).
-        let (key, _) = near.scan_prefix(b"g").next().unwrap().unwrap();
-        near.remove(key).unwrap();
+        // The joins of the first segment (key `j` + segment number): one now names a
+        // body the archive does not hold.
+        let (key, value) = near.scan_prefix(b"j").next().unwrap().unwrap();
+        let mut joins: Vec<newsvault::store::Joins> = codec::decode("near", &value).unwrap();
+        joins[0].1[0] = newsvault::id::BodyHash([7; 32]);
+        near.insert(key, codec::encode(&joins)).unwrap();
     });
     assert_caught(&archive, "is not the one recorded");
-    assert_caught(&archive, "is not listed in its group");
+    assert_caught(&archive, "which is not a stored, indexed body");
 }
 
 #[test]

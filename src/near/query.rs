@@ -4,10 +4,11 @@
 //! computed from the texts of a group's members, never stored. Owns the answers'
 //! shapes as data; never renders them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::Serialize;
 
+use super::groups::Components;
 use super::{Similarity, shingle};
 use crate::archive::Archive;
 use crate::error::Result;
@@ -76,17 +77,22 @@ impl Archive {
         Ok(pairs)
     }
 
-    /// Every near-duplicate group's members.
-    fn groups(&self) -> Result<Vec<Vec<BodyHash>>> {
-        let mut groups: Vec<(BodyHash, Vec<BodyHash>)> = Vec::new();
-        for item in self.store.group_listings() {
-            let (root, member) = item?;
-            match groups.last_mut() {
-                Some((last, members)) if *last == root => members.push(member),
-                _ => groups.push((root, vec![member])),
+    /// The near-duplicate groups, as the archive's joins make them.
+    fn components(&self) -> Result<Components> {
+        let mut components = Components::default();
+        for item in self.store.near_joins() {
+            for (body, others) in item?.1 {
+                for other in others {
+                    components.union(body, other);
+                }
             }
         }
-        Ok(groups.into_iter().map(|(_, members)| members).collect())
+        Ok(components)
+    }
+
+    /// Every near-duplicate group's members (two or more).
+    pub fn groups(&self) -> Result<Vec<Vec<BodyHash>>> {
+        Ok(self.components()?.into_groups())
     }
 
     fn pairs_within(
@@ -127,10 +133,10 @@ impl Archive {
         let (article, hash) = self.resolve_version(reference)?;
         let mut found: Vec<(BodyHash, Similarity)> =
             vec![(hash, Similarity { jaccard: 1.0, containment: 1.0 })];
-        if let Some(root) = self.store.group_of(&hash)? {
+        let members = self.components()?.component_of(&hash);
+        if members.len() > 1 {
             let own = shingle::shingles(&self.body(&hash)?);
-            for member in self.store.group_members(&root) {
-                let member = member?;
+            for member in members {
                 if member == hash {
                     continue;
                 }
@@ -175,7 +181,7 @@ impl Archive {
     /// Groups of near-duplicate versions (Jaccard >= `threshold`, connected components)
     /// that span two or more articles and hold at least `min_size` versions; largest first.
     pub fn clusters(&self, threshold: f32, min_size: usize) -> Result<Vec<Cluster>> {
-        let mut sets = DisjointSets::default();
+        let mut sets = Components::default();
         for (a, b, _) in self.near_pairs(threshold)? {
             sets.union(a, b);
         }
@@ -193,11 +199,11 @@ impl Archive {
         for (hash, articles) in &holders {
             // Pages with no text at all are not copies of one another.
             if articles.len() > 1 && *hash != empty {
-                sets.add(*hash);
+                sets.insert(*hash);
             }
         }
         let mut clusters = Vec::new();
-        for mut members in sets.groups() {
+        for mut members in sets.into_groups() {
             members.sort();
             let versions: Vec<(BodyHash, ArticleId)> = members
                 .iter()
@@ -230,51 +236,5 @@ impl Archive {
             source: article.source,
             url: article.url,
         })
-    }
-}
-
-/// Union-find over body hashes.
-#[derive(Default)]
-struct DisjointSets {
-    index: HashMap<BodyHash, usize>,
-    hashes: Vec<BodyHash>,
-    parent: Vec<usize>,
-}
-
-impl DisjointSets {
-    fn add(&mut self, hash: BodyHash) -> usize {
-        if let Some(&i) = self.index.get(&hash) {
-            return i;
-        }
-        let i = self.hashes.len();
-        self.index.insert(hash, i);
-        self.hashes.push(hash);
-        self.parent.push(i);
-        i
-    }
-
-    fn root(&mut self, mut i: usize) -> usize {
-        while self.parent[i] != i {
-            self.parent[i] = self.parent[self.parent[i]];
-            i = self.parent[i];
-        }
-        i
-    }
-
-    fn union(&mut self, a: BodyHash, b: BodyHash) {
-        let (a, b) = (self.add(a), self.add(b));
-        let (ra, rb) = (self.root(a), self.root(b));
-        if ra != rb {
-            self.parent[ra.max(rb)] = ra.min(rb);
-        }
-    }
-
-    fn groups(mut self) -> Vec<Vec<BodyHash>> {
-        let mut groups: BTreeMap<usize, Vec<BodyHash>> = BTreeMap::new();
-        for i in 0..self.hashes.len() {
-            let root = self.root(i);
-            groups.entry(root).or_default().push(self.hashes[i]);
-        }
-        groups.into_values().collect()
     }
 }

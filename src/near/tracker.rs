@@ -1,6 +1,6 @@
 //! Near-duplicate detection during an ingest: the LSH table and the groups rebuilt
-//! from the store, exact verification of candidates, and what one batch changed,
-//! written once per batch. Owns the cache of recent shingle sets; never decides what a
+//! from the store, exact verification of candidates, and what one batch added (its
+//! bodies' band keys and the joins they made), written once per batch. Owns the cache of recent shingle sets; never decides what a
 //! match means for articles (that is [`crate::archive`]).
 //!
 //! A new body joins the group of every stored body it is verified to resemble (a
@@ -19,7 +19,7 @@ use super::minhash::{self, BandKeys};
 use super::shingle::{self, Similarity};
 use crate::error::{Error, Result};
 use crate::id::BodyHash;
-use crate::store::{GroupMove, Store};
+use crate::store::{Joins, Store};
 
 /// Shingle sets kept in memory for verification: revisions and copies tend to arrive
 /// close together, so recent bodies are the likely candidates.
@@ -64,6 +64,7 @@ pub struct Tracker {
     cache: HashMap<BodyHash, Arc<Vec<u64>>>,
     cache_order: VecDeque<BodyHash>,
     pending: Vec<(BodyHash, BandKeys)>,
+    pending_joins: Vec<Joins>,
     next_segment: u64,
 }
 
@@ -80,18 +81,23 @@ impl Tracker {
             next_segment = number + 1;
         }
         let mut groups = Groups::with_len(index.len());
-        for item in store.group_assignments() {
-            let (body, root) = item?;
-            let (Some(body), Some(root)) = (index.position(&body), index.position(&root)) else {
-                return Err(Error::Corrupt {
+        for item in store.near_joins() {
+            let (_, joins) = item?;
+            for (body, others) in joins {
+                let unindexed = |hash: &BodyHash| Error::Corrupt {
                     tree: "near",
-                    detail: format!(
-                        "group of {} names an unindexed body (run `newsvault verify`)",
-                        body.short()
-                    ),
-                });
-            };
-            groups.restore(body, root);
+                    detail: format!("a join names unindexed body {} (run `newsvault verify`)", hash.short()),
+                };
+                let position = index.position(&body).ok_or_else(|| unindexed(&body))?;
+                let mut keys = Vec::with_capacity(others.len());
+                for other in &others {
+                    let key = groups.key_of(index.position(other).ok_or_else(|| unindexed(other))?);
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
+                }
+                groups.join(position, &keys);
+            }
         }
         Ok(Tracker {
             index,
@@ -99,6 +105,7 @@ impl Tracker {
             cache: HashMap::new(),
             cache_order: VecDeque::new(),
             pending: Vec::new(),
+            pending_joins: Vec::new(),
             next_segment,
         })
     }
@@ -123,6 +130,8 @@ impl Tracker {
         }
         let mut kept = Vec::new();
         let mut joined: Vec<u32> = Vec::new();
+        // One verified member of each group joined: what the archive records.
+        let mut through = Vec::new();
         let mut tries: HashMap<u32, usize> = HashMap::new();
         let limit = match search {
             Search::Groups => Some(index::CHAIN_LIMIT),
@@ -144,6 +153,7 @@ impl Tracker {
                 kept.push((other_hash, similarity));
                 if !joined.contains(&group) {
                     joined.push(group);
+                    through.push(other_hash);
                 }
             }
         }
@@ -151,34 +161,25 @@ impl Tracker {
         let position = self.groups.push();
         self.groups.join(position, &joined);
         self.pending.push((hash, fingerprint.bands));
+        if !through.is_empty() {
+            self.pending_joins.push((hash, through));
+        }
         self.remember(hash, fingerprint.shingles.clone());
         Ok(kept)
     }
 
-    /// Writes the bodies indexed since the last call as one segment, with the group
-    /// changes indexing them made, in one atomic batch. A body counts as indexed only
-    /// once its segment is written, so a crash before that has the next ingest index
-    /// it again and place it in the same groups.
+    /// Writes the bodies indexed since the last call as one segment, with the joins
+    /// indexing them made, in one atomic batch. A body counts as indexed only once its
+    /// segment is written, so a crash before that has the next ingest index it again
+    /// and place it in the same groups.
     pub fn write_segment(&mut self, store: &Store) -> Result<()> {
-        let moves: Vec<GroupMove> = self
-            .groups
-            .take_changes()
-            .into_iter()
-            .map(|change| GroupMove {
-                body: self.index.hash_at(change.position),
-                from: change.from.map(|p| self.index.hash_at(p)),
-                to: self.index.hash_at(change.to),
-            })
-            .collect();
-        if self.pending.is_empty() && moves.is_empty() {
+        if self.pending.is_empty() {
             return Ok(());
         }
-        let segment = (!self.pending.is_empty()).then_some((self.next_segment, self.pending.as_slice()));
-        store.put_near_batch(segment, &moves)?;
-        if segment.is_some() {
-            self.next_segment += 1;
-        }
+        store.put_near_batch(self.next_segment, &self.pending, &self.pending_joins)?;
+        self.next_segment += 1;
         self.pending.clear();
+        self.pending_joins.clear();
         Ok(())
     }
 

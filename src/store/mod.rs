@@ -9,8 +9,7 @@
 //! | `articles` | article id (16) | [`ArticleEntry`] |
 //! | `captures` | article id (16) + capture time (8, big-endian, sign-flipped) + raw hash prefix (8) | [`CaptureEntry`], with where its raw bytes are in a pack |
 //! | `near` | `s` + segment number (8, big-endian) | the LSH band keys of the bodies one ingest batch indexed |
-//! | `near` | `b` + body hash (32) | the near-duplicate group the body is in (its root's hash) |
-//! | `near` | `g` + root hash (32) + body hash (32) | empty: the group's members, the root among them |
+//! | `near` | `j` + segment number (8, big-endian) | [`Joins`] of those bodies: for each that joined near-duplicate groups, one verified member of each |
 //!
 //! Bodies and raw captures themselves are in append-only pack files ([`pack`]); a raw
 //! capture is compressed against its body, and a body resembling a stored one (a
@@ -20,15 +19,17 @@
 //! Every key costs twice: sled's page table (read whole at every open, so it sets how
 //! long any command takes to start) grows with the number of keys, and so does the
 //! work of an ingest. Per new version an ingest writes three keys (body, article,
-//! capture), two more if its body has near-duplicates (its group, and its place in
-//! the group's list), and one segment per batch of 1,024 records; per repeated
-//! capture of a known version, one (the capture). Near-duplicates are kept as groups,
-//! not pairs: a story copied a hundred times is a hundred keys, not ten thousand, and
-//! the scores are computed on the texts when asked for.
+//! capture), and two per batch of 1,024 records (its index segment and its joins);
+//! per repeated capture of a known version, one (the capture). Near-duplicate groups
+//! are kept as the joins that made them, appended once and replayed into connected
+//! components when read: a story copied a hundred times costs a hundred entries in
+//! joins values, no keys of its own and no rewrites when groups merge (one key per
+//! grouped body, rewritten on merges, took a quarter of sled's bytes), and the scores
+//! are computed on the texts when asked for.
 //! Writes for one batch go in the order: the batch's new bodies and raw captures
 //! appended to the pack and synced, the pack's new end, then in sled bodies (with the
-//! articles that hold them), articles, the index segment with the batch's group
-//! changes (one atomic sled batch), and the captures last: a capture is the mark that its record is stored, so a
+//! articles that hold them), articles, the index segment with the batch's joins (one
+//! atomic sled batch), and the captures last: a capture is the mark that its record is stored, so a
 //! crash at any point leaves nothing that points at a missing value, and a re-run
 //! completes the record (and indexes any body a crash left unindexed).
 
@@ -411,22 +412,17 @@ impl Store {
     }
 
     /// Writes, as one atomic batch, an index segment (the band keys of bodies indexed
-    /// together) and the group changes that indexing them made.
+    /// together) and the joins that indexing them made.
     pub fn put_near_batch(
         &self,
-        segment: Option<(u64, &[(BodyHash, BandKeys)])>,
-        moves: &[GroupMove],
+        number: u64,
+        entries: &[(BodyHash, BandKeys)],
+        joins: &[Joins],
     ) -> Result<()> {
         let mut batch = sled::Batch::default();
-        if let Some((number, entries)) = segment {
-            batch.insert(&near_key(b's', &[&number.to_be_bytes()])[..], codec::encode(&entries));
-        }
-        for change in moves {
-            if let Some(old) = change.from {
-                batch.remove(&near_key(b'g', &[&old.0, &change.body.0])[..]);
-            }
-            batch.insert(&near_key(b'b', &[&change.body.0])[..], codec::encode(&change.to));
-            batch.insert(&near_key(b'g', &[&change.to.0, &change.body.0])[..], &[][..]);
+        batch.insert(&near_key(b's', &[&number.to_be_bytes()])[..], codec::encode(&entries));
+        if !joins.is_empty() {
+            batch.insert(&near_key(b'j', &[&number.to_be_bytes()])[..], codec::encode(&joins));
         }
         self.near.apply_batch(batch)?;
         Ok(())
@@ -434,46 +430,29 @@ impl Store {
 
     /// Every index segment with its number, in the order written.
     pub fn near_segments(&self) -> impl Iterator<Item = Result<(u64, Vec<(BodyHash, BandKeys)>)>> + '_ {
-        scan(self.near.scan_prefix(b"s")).map(|item| {
+        self.numbered(b's')
+    }
+
+    /// The joins of every segment with its number, in the order written: replayed in
+    /// order they rebuild the near-duplicate groups.
+    pub fn near_joins(&self) -> impl Iterator<Item = Result<(u64, Vec<Joins>)>> + '_ {
+        self.numbered(b'j')
+    }
+
+    fn numbered<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: u8,
+    ) -> impl Iterator<Item = Result<(u64, T)>> + '_ {
+        scan(self.near.scan_prefix([kind])).map(|item| {
             let (key, value) = item?;
             let number = key.get(1..).and_then(|n| n.try_into().ok()).map(u64::from_be_bytes);
             Ok((number.ok_or_else(|| near_corrupt(&key))?, codec::decode("near", &value)?))
         })
     }
 
-    /// The near-duplicate group a body is in (its root), if it has near-duplicates.
-    pub fn group_of(&self, body: &BodyHash) -> Result<Option<BodyHash>> {
-        self.near.get(near_key(b'b', &[&body.0]))?.map(|value| codec::decode("near", &value)).transpose()
-    }
-
-    /// Every (body, group root) assignment, in body order.
-    pub fn group_assignments(&self) -> impl Iterator<Item = Result<(BodyHash, BodyHash)>> + '_ {
-        scan(self.near.scan_prefix(b"b")).map(|item| {
-            let (key, value) = item?;
-            let body = BodyHash::from_slice(&key[1..]).ok_or_else(|| near_corrupt(&key))?;
-            Ok((body, codec::decode("near", &value)?))
-        })
-    }
-
-    /// The members of one group (the root among them), in hash order.
-    pub fn group_members(&self, root: &BodyHash) -> impl Iterator<Item = Result<BodyHash>> + '_ {
-        scan(self.near.scan_prefix(near_key(b'g', &[&root.0]))).map(|item| Ok(split_member_key(&item?.0)?.1))
-    }
-
-    /// Every (root, member) listing, grouped by root.
-    pub fn group_listings(&self) -> impl Iterator<Item = Result<(BodyHash, BodyHash)>> + '_ {
-        scan(self.near.scan_prefix(b"g")).map(|item| split_member_key(&item?.0))
-    }
-
     /// Number of distinct bodies.
     pub fn body_count(&self) -> Result<usize> {
         count(&self.bodies)
-    }
-
-    /// Number of near-duplicate groups.
-    pub fn group_count(&self) -> Result<usize> {
-        self.group_listings()
-            .try_fold(0, |count, item| item.map(|(root, member)| count + usize::from(root == member)))
     }
 
     /// Bytes the archive takes on disk: sled's files and the packs.
@@ -536,16 +515,9 @@ fn decode_capture(item: Result<(sled::IVec, sled::IVec)>) -> Result<(i64, Captur
     Ok((time, codec::decode("captures", &value)?))
 }
 
-/// A body moving into a near-duplicate group (from another, or from none).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GroupMove {
-    /// The body.
-    pub body: BodyHash,
-    /// The group it was in, as stored.
-    pub from: Option<BodyHash>,
-    /// The group it is in now.
-    pub to: BodyHash,
-}
+/// A body indexed in a segment and the near-duplicate groups it joined, each named by
+/// the member it was verified against.
+pub type Joins = (BodyHash, Vec<BodyHash>);
 
 fn near_key(kind: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut key = vec![kind];
@@ -557,16 +529,6 @@ fn near_key(kind: u8, parts: &[&[u8]]) -> Vec<u8> {
 
 fn near_corrupt(key: &[u8]) -> Error {
     Error::Corrupt { tree: "near", detail: format!("key of {} bytes", key.len()) }
-}
-
-fn split_member_key(key: &[u8]) -> Result<(BodyHash, BodyHash)> {
-    if key.len() != 65 {
-        return Err(near_corrupt(key));
-    }
-    Ok((
-        BodyHash::from_slice(&key[1..33]).ok_or_else(|| near_corrupt(key))?,
-        BodyHash::from_slice(&key[33..]).ok_or_else(|| near_corrupt(key))?,
-    ))
 }
 
 fn utf8_body(hash: &BodyHash, text: Vec<u8>) -> Result<String> {
