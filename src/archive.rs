@@ -227,7 +227,7 @@ impl Archive {
         let captured_at = record.captured_at.unwrap_or_else(jiff::Timestamp::now).as_second();
         // A capture ingested before (a re-run) needs nothing compressed.
         let known_capture = known_body
-            && self.store.has_capture(&store::capture_key(&id, captured_at, &raw_hash)).unwrap_or(false);
+            && self.store.article(&id).ok().flatten().is_some_and(|a| a.has_capture(captured_at, &raw_hash));
         Prepared {
             id,
             key,
@@ -260,29 +260,31 @@ impl Archive {
             run.summary.records += 1;
             match item {
                 Ok(mut prepared) => {
-                    let key = store::capture_key(&prepared.id, prepared.captured_at, &prepared.raw_hash);
-                    if !seen.insert(key) || self.store.has_capture(&key)? {
+                    if !seen.insert((prepared.id, prepared.captured_at, prepared.raw_hash)) {
                         run.summary.duplicates += 1;
                         continue;
                     }
+                    // A capture stored before is found when its article is read; its body
+                    // is indexed here all the same if a stopped ingest left it unindexed.
                     prepared.similar = self.index_near_duplicates(&mut prepared, run)?;
-                    fresh.push((key, prepared));
+                    fresh.push(prepared);
                 }
                 Err(rejection) => reject(&mut run.summary, progress, &rejection),
             }
         }
         self.compress_bodies(&mut fresh)?;
-        let staged = self.stage_blobs(fresh.iter_mut().map(|(_, p)| p))?;
-        let mut captures = Vec::with_capacity(fresh.len());
-        for (key, prepared) in fresh {
-            captures.push((key, self.write_record(prepared, &staged, run)?));
+        let staged = self.stage_blobs(fresh.iter_mut())?;
+        let mut changed = Changed::default();
+        let mut captured = 0;
+        for prepared in fresh {
+            captured += u64::from(self.write_record(prepared, &staged, &mut changed, run)?);
         }
         run.near.write_segment(&self.store)?;
-        for (key, capture) in &captures {
-            self.store.put_capture(key, capture)?;
+        for (id, article) in &changed.articles {
+            self.store.put_article(id, article)?;
         }
-        run.summary.new_captures += captures.len() as u64;
-        run.captures_written += captures.len() as u64;
+        run.summary.new_captures += captured;
+        run.captures_written += captured;
         self.store.set_captures_written(run.captures_written)?;
         Ok(units)
     }
@@ -291,7 +293,7 @@ impl Archive {
     /// its most similar near-duplicate where it has one (a revision against the
     /// version before it, a syndicated copy against the copy stored first), else alone.
     /// A base read fails only on a damaged archive; the body is then stored whole.
-    fn compress_bodies(&self, batch: &mut [([u8; store::CAPTURE_KEY_LEN], Prepared)]) -> Result<()> {
+    fn compress_bodies(&self, batch: &mut [Prepared]) -> Result<()> {
         use rayon::prelude::*;
         let closest = |p: &Prepared| {
             p.similar.iter().max_by(|a, b| a.1.jaccard.total_cmp(&b.1.jaccard)).map(|(hash, _)| *hash)
@@ -299,7 +301,7 @@ impl Archive {
         // The bodies this batch stores: not one the previous batch stored since this one
         // was prepared, and each once.
         let mut in_batch = std::collections::HashMap::new();
-        for (at, (_, p)) in batch.iter_mut().enumerate() {
+        for (at, p) in batch.iter_mut().enumerate() {
             if p.body.is_some() && (in_batch.contains_key(&p.hash) || self.store.has_body(&p.hash)?) {
                 p.body = None;
             }
@@ -310,7 +312,7 @@ impl Archive {
         // Bases of bodies stored before this batch, read on all cores.
         let mut bases: Vec<Option<(BodyHash, Arc<str>)>> = batch
             .par_iter()
-            .map(|(_, p)| {
+            .map(|p| {
                 let similar = closest(p).filter(|hash| p.body.is_some() && !in_batch.contains_key(hash))?;
                 let (hash, text) = self.store.base_for(&similar).ok().flatten()?;
                 Some((hash, Arc::from(text)))
@@ -318,21 +320,19 @@ impl Archive {
             .collect();
         // Bases in this batch, in order: an earlier body of the batch, or its base.
         for at in 0..batch.len() {
-            let p = &batch[at].1;
+            let p = &batch[at];
             if p.body.is_none() {
                 continue;
             }
             if let Some(&earlier) = closest(p).and_then(|hash| in_batch.get(&hash)).filter(|&&e| e < at) {
                 let whole = match &bases[earlier] {
                     Some(base) => base.clone(),
-                    None => {
-                        (batch[earlier].1.hash, Arc::from(batch[earlier].1.body.as_deref().unwrap_or("")))
-                    }
+                    None => (batch[earlier].hash, Arc::from(batch[earlier].body.as_deref().unwrap_or(""))),
                 };
                 bases[at] = Some(whole);
             }
         }
-        batch.par_iter_mut().zip(bases).for_each(|((_, p), base)| {
+        batch.par_iter_mut().zip(bases).for_each(|(p, base)| {
             let Some(body) = p.body.take() else { return };
             p.body_blob = Some(match base {
                 Some((hash, text)) => codec::encode_body_against(body.as_bytes(), &hash, text.as_bytes()),
@@ -368,26 +368,40 @@ impl Archive {
         Ok(staged)
     }
 
-    /// Stores one record's body, raw capture and article, and returns its capture to be
-    /// written once the batch's index segment is.
-    fn write_record(&self, mut p: Prepared, staged: &Staged, run: &mut Run) -> Result<CaptureEntry> {
+    /// Stores one record's body and records its capture in its article, which is kept
+    /// in `changed` to be written once the batch's index segment is. Returns false for
+    /// a capture the archive holds already.
+    fn write_record(
+        &self,
+        mut p: Prepared,
+        staged: &Staged,
+        changed: &mut Changed,
+        run: &mut Run,
+    ) -> Result<bool> {
         let store = &self.store;
-        let new_body = !store.has_body(&p.hash)?;
-        let raw_at =
-            *staged.raws.get(&(p.raw_hash, p.hash)).unwrap_or_else(|| unreachable_blob("raw capture"));
         let similar = std::mem::take(&mut p.similar);
         let mut link = match p.key {
             ArticleKey::Url(_) => Link::Url,
             ArticleKey::Key { .. } => Link::Key,
         };
         if matches!(p.key, ArticleKey::Key { .. })
-            && store.article(&p.id)?.is_none()
-            && let Some((article, to, similarity)) = self.revised_article(&p, &similar)?
+            && changed.article(store, &p.id)?.is_none()
+            && let Some((article, to, similarity)) = self.revised_article(&p, &similar, changed)?
         {
             p.id = article;
             link = Link::Similar { to, jaccard: similarity.jaccard };
         }
-        let existing = store.article(&p.id)?;
+        let (existing, changed_before) = match changed.articles.remove(&p.id) {
+            Some(article) => (Some(article), true),
+            None => (store.article(&p.id)?, false),
+        };
+        if let Some(article) = existing.as_ref().filter(|a| a.has_capture(p.captured_at, &p.raw_hash)) {
+            if changed_before {
+                changed.articles.insert(p.id, article.clone());
+            }
+            run.summary.duplicates += 1;
+            return Ok(false);
+        }
         if existing.is_none() {
             run.summary.new_articles += 1;
         }
@@ -397,8 +411,18 @@ impl Archive {
             source: p.record.source.clone(),
             versions: Vec::new(),
         });
-        let added = add_version(&mut article, &p, link);
-        if new_body {
+        let raw_at =
+            *staged.raws.get(&(p.raw_hash, p.hash)).unwrap_or_else(|| unreachable_blob("raw capture"));
+        let capture = CaptureEntry {
+            captured_at: p.captured_at,
+            raw: p.raw_hash,
+            raw_len: p.raw_len,
+            raw_at,
+            origin: std::mem::take(&mut p.record.origin),
+            ingested_at: jiff::Timestamp::now().as_second(),
+        };
+        let added = add_capture(&mut article, &p, link, capture);
+        if !store.has_body(&p.hash)? {
             let at = *staged.bodies.get(&p.hash).unwrap_or_else(|| unreachable_blob("body"));
             store.put_body(&p.hash, &BodyEntry { at, articles: vec![p.id] })?;
             run.summary.new_bodies += 1;
@@ -406,22 +430,12 @@ impl Archive {
             store.link_body(&p.hash, &p.id)?;
         }
         if added {
-            store.put_article(&p.id, &article)?;
             run.summary.new_versions += 1;
         } else {
             run.summary.duplicates += 1;
-            if move_first_capture_earlier(&mut article, &p) {
-                store.put_article(&p.id, &article)?;
-            }
         }
-        Ok(CaptureEntry {
-            body: p.hash,
-            raw: p.raw_hash,
-            raw_len: p.raw_len,
-            raw_at,
-            origin: std::mem::take(&mut p.record.origin),
-            ingested_at: jiff::Timestamp::now().as_second(),
-        })
+        changed.articles.insert(p.id, article);
+        Ok(true)
     }
 
     /// Indexes the body if it is not yet (a new body, or one a crash left unindexed) and
@@ -454,6 +468,7 @@ impl Archive {
         &self,
         p: &Prepared,
         similar: &[(BodyHash, Similarity)],
+        changed: &Changed,
     ) -> Result<Option<(ArticleId, BodyHash, Similarity)>> {
         let same = Similarity { jaccard: 1.0, containment: 1.0 };
         let mut matches: Vec<(BodyHash, Similarity)> = std::iter::once((p.hash, same))
@@ -462,8 +477,9 @@ impl Archive {
         matches.sort_by(|a, b| b.1.jaccard.total_cmp(&a.1.jaccard));
         let fold = |s: Option<&str>| s.map(|s| s.trim().to_lowercase());
         for (hash, similarity) in matches {
-            for article_id in self.store.articles_with_body(&hash)? {
-                let Some(article) = self.store.article(&article_id)? else { continue };
+            let holders = self.store.body_entry(&hash)?.map(|entry| entry.articles).unwrap_or_default();
+            for article_id in holders {
+                let Some(article) = changed.article(&self.store, &article_id)? else { continue };
                 if fold(article.source.as_deref()) != fold(p.record.source.as_deref()) {
                     continue;
                 }
@@ -482,7 +498,6 @@ impl Archive {
     }
 }
 
-/// The state of one ingest.
 /// Where a batch's new bodies and raw captures were written in the pack.
 #[derive(Default)]
 struct Staged {
@@ -490,6 +505,25 @@ struct Staged {
     raws: std::collections::HashMap<(RawHash, BodyHash), store::pack::Location>,
 }
 
+/// The articles a batch changed, written once each after the batch's index segment:
+/// an article written is the mark that its captures are stored, so a body is always
+/// indexed by the time a capture of it counts as stored.
+#[derive(Default)]
+struct Changed {
+    articles: std::collections::HashMap<ArticleId, ArticleEntry>,
+}
+
+impl Changed {
+    /// An article as this batch has left it so far.
+    fn article(&self, store: &Store, id: &ArticleId) -> Result<Option<ArticleEntry>> {
+        match self.articles.get(id) {
+            Some(article) => Ok(Some(article.clone())),
+            None => store.article(id),
+        }
+    }
+}
+
+/// The state of one ingest.
 struct Run {
     summary: IngestSummary,
     near: Tracker,
@@ -506,10 +540,18 @@ fn unreachable_blob(what: &str) -> ! {
     )
 }
 
-/// Adds the record's body as a version if the article does not have it; versions stay
-/// in order of first capture.
-fn add_version(article: &mut ArticleEntry, p: &Prepared, link: Link) -> bool {
-    if article.versions.iter().any(|v| v.hash == p.hash) {
+/// Records a capture in its article: in the version of its body, added (in order of
+/// first capture) if the article does not have it yet. Returns whether the version is
+/// new. A known version captured earlier than first recorded (inputs ingested out of
+/// order) has its first capture moved back and the versions re-ordered.
+fn add_capture(article: &mut ArticleEntry, p: &Prepared, link: Link, capture: CaptureEntry) -> bool {
+    if let Some(version) = article.versions.iter_mut().find(|v| v.hash == p.hash) {
+        let at = version.captures.partition_point(|c| c.captured_at <= capture.captured_at);
+        version.captures.insert(at, capture);
+        if version.first_captured > p.captured_at {
+            version.first_captured = p.captured_at;
+            article.versions.sort_by_key(|v| v.first_captured);
+        }
         return false;
     }
     let at = article.versions.partition_point(|v| v.first_captured <= p.captured_at);
@@ -523,25 +565,12 @@ fn add_version(article: &mut ArticleEntry, p: &Prepared, link: Link) -> bool {
             words: p.words,
             meta: p.record.meta.clone(),
             link,
+            captures: vec![capture],
         },
     );
     if article.url.is_none() {
         article.url = p.record.url.clone();
     }
-    true
-}
-
-/// A known version captured earlier than first recorded (inputs ingested out of
-/// order): its first capture moves back and the versions are re-ordered.
-fn move_first_capture_earlier(article: &mut ArticleEntry, p: &Prepared) -> bool {
-    let Some(version) = article.versions.iter_mut().find(|v| v.hash == p.hash) else {
-        return false;
-    };
-    if version.first_captured <= p.captured_at {
-        return false;
-    }
-    version.first_captured = p.captured_at;
-    article.versions.sort_by_key(|v| v.first_captured);
     true
 }
 

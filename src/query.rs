@@ -234,7 +234,7 @@ impl Archive {
         {
             return Ok(None);
         }
-        let (captures, first, last) = self.capture_span(id)?;
+        let (captures, first, last) = capture_span(article);
         if filter.since.is_some_and(|since| last < since) || filter.until.is_some_and(|until| first > until) {
             return Ok(None);
         }
@@ -249,23 +249,6 @@ impl Archive {
             last_seen: crate::dates::format_time(last),
             first_seen_at: first,
         }))
-    }
-
-    /// Number of captures, first and last capture time.
-    fn capture_span(&self, id: &ArticleId) -> Result<(u64, i64, i64)> {
-        let mut count = 0;
-        let (mut first, mut last) = (i64::MAX, i64::MIN);
-        for item in self.store.captures_of(id) {
-            let (time, _) = item?;
-            count += 1;
-            first = first.min(time);
-            last = last.max(time);
-        }
-        if count == 0 {
-            first = 0;
-            last = 0;
-        }
-        Ok((count, first, last))
     }
 
     /// One version with its body.
@@ -331,25 +314,18 @@ impl Archive {
     /// The raw input of the latest capture of a version.
     pub fn raw(&self, reference: &str) -> Result<Vec<u8>> {
         let (article, hash) = self.resolve_version(reference)?;
-        let mut latest = None;
-        for item in self.store.captures_of(&article) {
-            let (_, capture) = item?;
-            if capture.body == hash {
-                latest = Some(capture);
-            }
-        }
-        let capture = latest.ok_or_else(|| Error::NotFound(format!("a capture of {}", hash.short())))?;
-        self.store.raw_of(&capture, &self.body(&hash)?)
+        let article = self.article(&article)?;
+        let (_, version) = find_version(&article, &hash)?;
+        let capture = version
+            .latest_capture()
+            .ok_or_else(|| Error::NotFound(format!("a capture of {}", hash.short())))?;
+        self.store.raw_of(capture, &self.body(&hash)?)
     }
 
     /// An article's versions in capture order.
     pub fn log(&self, reference: &str) -> Result<(ArticleId, ArticleEntry, Vec<LogRow>)> {
         let id = self.resolve_article(reference)?;
         let article = self.article(&id)?;
-        let mut captures = std::collections::HashMap::<BodyHash, u64>::new();
-        for item in self.store.captures_of(&id) {
-            *captures.entry(item?.1.body).or_default() += 1;
-        }
         let rows = article
             .versions
             .iter()
@@ -359,7 +335,7 @@ impl Archive {
                 title: v.title.clone(),
                 words: v.words,
                 link: link_name(v.link),
-                captures: captures.get(&v.hash).copied().unwrap_or(0),
+                captures: v.captures.len() as u64,
             })
             .collect();
         Ok((id, article, rows))
@@ -372,11 +348,10 @@ impl Archive {
             let (_, article) = item?;
             stats.articles += 1;
             stats.versions += article.versions.len() as u64;
-        }
-        for item in self.store.all_captures() {
-            let (_, _, capture) = item?;
-            stats.captures += 1;
-            stats.input_bytes += capture.raw_len;
+            for capture in article.versions.iter().flat_map(|v| &v.captures) {
+                stats.captures += 1;
+                stats.input_bytes += capture.raw_len;
+            }
         }
         stats.bodies = self.store.body_count()? as u64;
         stats.near_groups = self.groups()?.len() as u64;
@@ -418,5 +393,15 @@ pub fn link_name(link: Link) -> String {
         Link::Url => "url".into(),
         Link::Key => "key".into(),
         Link::Similar { to, jaccard } => format!("similar {jaccard:.2} to {}", to.short()),
+    }
+}
+
+/// An article's number of captures, and its first and last capture times (0 without
+/// captures).
+fn capture_span(article: &ArticleEntry) -> (u64, i64, i64) {
+    let times = || article.versions.iter().flat_map(|v| &v.captures).map(|c| c.captured_at);
+    match (times().min(), times().max()) {
+        (Some(first), Some(last)) => (article.capture_count() as u64, first, last),
+        _ => (0, 0, 0),
     }
 }

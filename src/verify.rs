@@ -32,8 +32,8 @@ pub struct Problem {
 pub struct VerifyReport {
     /// Values checked.
     pub checked: u64,
-    /// Records an interrupted ingest left half-written (a version stored before its
-    /// capture, a body link written before its article): running the ingest again
+    /// Records an interrupted ingest left half-written (a body naming an article not
+    /// written yet, pack bytes past the recorded end): running the ingest again
     /// completes them, and readers never see them. Not problems.
     pub unfinished: u64,
     /// Everything found wrong.
@@ -90,7 +90,7 @@ impl Archive {
         }
         let articles = self.verify_articles(&bodies, &mut report);
         self.verify_body_links(&articles, &mut report);
-        self.verify_captures(&articles, &bodies, &mut report);
+        self.verify_captures(&bodies, &mut report);
         self.verify_near(&bodies, &mut report);
         Ok(report)
     }
@@ -184,61 +184,42 @@ impl Archive {
         }
     }
 
-    /// Every capture is of a stored version and has its raw bytes, which hash as
-    /// recorded; counts the versions still waiting for theirs.
-    fn verify_captures(
-        &self,
-        held: &Sound<(ArticleId, BodyHash)>,
-        bodies: &Sound<BodyHash>,
-        report: &mut VerifyReport,
-    ) {
-        // Captures come grouped by article, so consecutive ones mostly share a body.
-        let mut last_body: Option<(BodyHash, String)> = None;
-        let articles: HashSet<ArticleId> = held.keys.iter().map(|(a, _)| *a).collect();
-        let mut captured = HashSet::new();
+    /// Every version has captures, and every capture its raw bytes, which hash as
+    /// recorded; the captures add up to the archive's count of those written.
+    fn verify_captures(&self, bodies: &Sound<BodyHash>, report: &mut VerifyReport) {
         let mut complete = true;
         let mut count = 0u64;
-        for item in self.store.all_captures() {
-            report.checked += 1;
-            let (article, _, capture) = match item {
-                Ok(entry) => {
-                    count += 1;
-                    entry
+        for item in self.store.articles() {
+            // An unreadable article was reported by `verify_articles`.
+            let Ok((id, article)) = item else {
+                complete = false;
+                continue;
+            };
+            for version in &article.versions {
+                if version.captures.is_empty() {
+                    report.problem(
+                        "articles",
+                        id.short(),
+                        format!("version {} has no captures", version.hash.short()),
+                    );
                 }
-                Err(e) => {
-                    report.problem("captures", "?", e.to_string());
-                    complete = false;
+                count += version.captures.len() as u64;
+                // A raw capture is compressed against its body: with the body damaged or
+                // missing (reported there) it cannot be read.
+                if !bodies.keys.contains(&version.hash) {
                     continue;
                 }
-            };
-            if held.complete && !articles.contains(&article) {
-                report.problem("captures", article.short(), "capture of an article that does not exist");
-            } else if held.lacks(&(article, capture.body)) {
-                report.problem(
-                    "captures",
-                    article.short(),
-                    format!("capture of body {} which is not a version of the article", capture.body.short()),
-                );
-            }
-            // A raw capture is compressed against its body: with the body damaged or
-            // missing (reported there) it cannot be read.
-            if bodies.keys.contains(&capture.body) {
-                if last_body.as_ref().is_none_or(|(hash, _)| *hash != capture.body) {
-                    last_body =
-                        self.store.body(&capture.body).ok().flatten().map(|text| (capture.body, text));
-                }
-                if let Some((_, body)) = &last_body {
+                let Ok(Some(body)) = self.store.body(&version.hash) else { continue };
+                for capture in &version.captures {
                     report.checked += 1;
                     // raw_of checks the bytes against the capture's hash.
-                    if let Err(e) = self.store.raw_of(&capture, body) {
+                    if let Err(e) = self.store.raw_of(capture, &body) {
                         report.problem("raws", capture.raw.short(), e.to_string());
                     }
                 }
             }
-            captured.insert((article, capture.body));
         }
         if complete {
-            report.unfinished += held.keys.difference(&captured).count() as u64;
             match self.store.captures_written() {
                 Ok(Some(counted)) if counted > count => report.problem(
                     "captures",

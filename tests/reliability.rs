@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::newsvault;
 use newsvault::store::codec;
-use newsvault::store::model::{ArticleEntry, BodyEntry, CaptureEntry, Link, VersionEntry};
+use newsvault::store::model::{ArticleEntry, BodyEntry, Link, VersionEntry};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -159,13 +159,15 @@ fn a_dangling_version_is_caught() {
 fn a_capture_pointing_at_another_raw_capture_and_a_join_with_an_unknown_body_are_caught() {
     let dir = tempfile::tempdir().unwrap();
     let (archive, _) = sound_archive(dir.path());
-    damage(&archive, "captures", |captures| {
-        let mut entries = captures.iter().map(|entry| entry.unwrap());
+    damage(&archive, "articles", |articles| {
+        // The first article's first capture now points at the second article's raw bytes.
+        let mut entries = articles.iter().map(|entry| entry.unwrap());
         let (key, value) = entries.next().unwrap();
         let (_, other) = entries.next().unwrap();
-        let mut capture: CaptureEntry = codec::decode("captures", &value).unwrap();
-        capture.raw_at = codec::decode::<CaptureEntry>("captures", &other).unwrap().raw_at;
-        captures.insert(key, codec::encode(&capture)).unwrap();
+        let mut article: ArticleEntry = codec::decode("articles", &value).unwrap();
+        let other: ArticleEntry = codec::decode("articles", &other).unwrap();
+        article.versions[0].captures[0].raw_at = other.versions[0].captures[0].raw_at;
+        articles.insert(key, codec::encode(&article)).unwrap();
     });
     damage(&archive, "near", |near| {
         // The joins of the first segment (key `j` + segment number): one now names a
@@ -183,11 +185,11 @@ fn a_capture_pointing_at_another_raw_capture_and_a_join_with_an_unknown_body_are
 fn a_value_from_another_format_version_is_named_not_misread() {
     let dir = tempfile::tempdir().unwrap();
     let (archive, _) = sound_archive(dir.path());
-    damage(&archive, "captures", |captures| {
-        let (key, value) = first(captures);
+    damage(&archive, "articles", |articles| {
+        let (key, value) = first(articles);
         let mut bytes = value.to_vec();
         bytes[0] = 7;
-        captures.insert(key, bytes).unwrap();
+        articles.insert(key, bytes).unwrap();
     });
     assert_caught(&archive, "value format version 7, this newsvault reads 1");
 }

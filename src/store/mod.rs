@@ -6,8 +6,7 @@
 //! | --- | --- | --- |
 //! | `meta` | name | format and normaliser versions (u32, big-endian), captures written (u64), recorded end of the last pack |
 //! | `bodies` | body hash (32) | [`BodyEntry`]: where the text is in a pack, which articles hold it |
-//! | `articles` | article id (16) | [`ArticleEntry`] |
-//! | `captures` | article id (16) + capture time (8, big-endian, sign-flipped) + raw hash prefix (8) | [`CaptureEntry`], with where its raw bytes are in a pack |
+//! | `articles` | article id (16) | [`ArticleEntry`]: its versions, each with its captures ([`CaptureEntry`], with where their raw bytes are in a pack) |
 //! | `near` | `s` + segment number (8, big-endian) | the LSH band keys of the bodies one ingest batch indexed |
 //! | `near` | `j` + segment number (8, big-endian) | [`Joins`] of those bodies: for each that joined near-duplicate groups, one verified member of each |
 //!
@@ -17,21 +16,23 @@
 //! stored once.
 //!
 //! Every key costs twice: sled's page table (read whole at every open, so it sets how
-//! long any command takes to start) grows with the number of keys, and so does the
-//! work of an ingest. Per new version an ingest writes three keys (body, article,
-//! capture), and two per batch of 1,024 records (its index segment and its joins);
-//! per repeated capture of a known version, one (the capture). Near-duplicate groups
-//! are kept as the joins that made them, appended once and replayed into connected
-//! components when read: a story copied a hundred times costs a hundred entries in
-//! joins values, no keys of its own and no rewrites when groups merge (one key per
-//! grouped body, rewritten on merges, took a quarter of sled's bytes), and the scores
-//! are computed on the texts when asked for.
+//! long any command takes to start) grows with the number of keys, and every write
+//! of a new random key costs sled about three times its bytes on disk. Per new
+//! version an ingest writes two keys (body and article; a capture is kept in its
+//! version, so a repeated capture of a known version rewrites only its article), and
+//! two per batch of 1,024 records (its index segment and its joins). Near-duplicate
+//! groups are kept as the joins that made them, appended once and replayed into
+//! connected components when read: a story copied a hundred times costs a hundred
+//! entries in joins values, no keys of its own and no rewrites when groups merge (one
+//! key per grouped body, rewritten on merges, took a quarter of sled's bytes; a key per
+//! capture another third), and the scores are computed on the texts when asked for.
 //! Writes for one batch go in the order: the batch's new bodies and raw captures
-//! appended to the pack and synced, the pack's new end, then in sled bodies (with the
-//! articles that hold them), articles, the index segment with the batch's joins (one
-//! atomic sled batch), and the captures last: a capture is the mark that its record is stored, so a
-//! crash at any point leaves nothing that points at a missing value, and a re-run
-//! completes the record (and indexes any body a crash left unindexed).
+//! appended to the pack and synced, the pack's new end, then in sled the bodies (with
+//! the articles that hold them), the index segment with the batch's joins (one atomic
+//! sled batch), and the articles last, each once: an article written is the mark that
+//! its captures are stored, so a crash at any point leaves nothing that points at a
+//! missing value, a body is indexed before any capture of it counts as stored, and a
+//! re-run of the same input completes what the crash cut off.
 
 //!
 //! Outside sled, `committed` (written atomically at the end of every ingest) holds the
@@ -55,7 +56,7 @@ use crate::id::{ArticleId, BodyHash, RawHash};
 use crate::normalize::NormalizerVersion;
 
 /// The on-disk layout version, stored in `meta`.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 const META_FORMAT: &[u8] = b"format";
 const META_NORMALIZER: &[u8] = b"normalizer";
@@ -65,9 +66,6 @@ const META_PACK_END: &[u8] = b"pack_end";
 /// The file beside sled's that records what the last completed ingest left.
 const COMMITTED_FILE: &str = "committed";
 
-/// Length of a key in the `captures` tree.
-pub const CAPTURE_KEY_LEN: usize = ArticleId::LEN + 8 + 8;
-
 /// An open archive's trees.
 pub struct Store {
     path: PathBuf,
@@ -75,7 +73,6 @@ pub struct Store {
     meta: sled::Tree,
     bodies: sled::Tree,
     articles: sled::Tree,
-    captures: sled::Tree,
     near: sled::Tree,
     normalizer: NormalizerVersion,
     lost: Option<LostWrites>,
@@ -138,7 +135,6 @@ impl Store {
             path: path.to_path_buf(),
             bodies: db.open_tree("bodies")?,
             articles: db.open_tree("articles")?,
-            captures: db.open_tree("captures")?,
             near: db.open_tree("near")?,
             db,
             meta,
@@ -160,9 +156,9 @@ impl Store {
         read_u64(&self.meta, META_CAPTURES)
     }
 
-    /// Counts the captures (a scan).
+    /// Counts the captures (a scan of the articles).
     pub fn count_captures(&self) -> Result<u64> {
-        count(&self.captures).map(|n| n as u64)
+        self.articles().try_fold(0, |count, item| item.map(|(_, a)| count + a.capture_count() as u64))
     }
 
     /// Records how many captures are written; called after each batch's captures.
@@ -199,11 +195,6 @@ impl Store {
     /// Whether a body is stored.
     pub fn has_body(&self, hash: &BodyHash) -> Result<bool> {
         Ok(self.bodies.contains_key(hash.0)?)
-    }
-
-    /// Whether this capture is recorded.
-    pub fn has_capture(&self, key: &[u8; CAPTURE_KEY_LEN]) -> Result<bool> {
-        Ok(self.captures.contains_key(key)?)
     }
 
     /// A stored body's entry.
@@ -332,12 +323,6 @@ impl Store {
         Ok(())
     }
 
-    /// Writes a capture.
-    pub fn put_capture(&self, key: &[u8; CAPTURE_KEY_LEN], capture: &CaptureEntry) -> Result<()> {
-        self.captures.insert(key, codec::encode(capture))?;
-        Ok(())
-    }
-
     /// Every article, in id order.
     pub fn articles(&self) -> impl Iterator<Item = Result<(ArticleId, ArticleEntry)>> + '_ {
         scan(self.articles.iter()).map(|item| {
@@ -347,24 +332,6 @@ impl Store {
                 detail: format!("key of {} bytes", key.len()),
             })?;
             Ok((id, codec::decode("articles", &value)?))
-        })
-    }
-
-    /// An article's captures in time order.
-    pub fn captures_of(&self, id: &ArticleId) -> impl Iterator<Item = Result<(i64, CaptureEntry)>> + '_ {
-        scan(self.captures.scan_prefix(id.0)).map(decode_capture)
-    }
-
-    /// Every capture, grouped by article, in time order within each.
-    pub fn all_captures(&self) -> impl Iterator<Item = Result<(ArticleId, i64, CaptureEntry)>> + '_ {
-        scan(self.captures.iter()).map(|item| {
-            let (key, value) = item?;
-            let article =
-                ArticleId::from_slice(key.get(..ArticleId::LEN).unwrap_or_default()).ok_or_else(|| {
-                    Error::Corrupt { tree: "captures", detail: format!("key of {} bytes", key.len()) }
-                })?;
-            let (time, capture) = decode_capture(Ok((key, value)))?;
-            Ok((article, time, capture))
         })
     }
 
@@ -467,26 +434,6 @@ impl Store {
     }
 }
 
-/// The key of a capture: article, time, raw hash. The same record ingested twice has
-/// the same key, so a re-run or a repeated ingest never doubles a capture.
-pub fn capture_key(article: &ArticleId, captured_at: i64, raw: &RawHash) -> [u8; CAPTURE_KEY_LEN] {
-    let mut key = [0u8; CAPTURE_KEY_LEN];
-    key[..ArticleId::LEN].copy_from_slice(&article.0);
-    key[ArticleId::LEN..ArticleId::LEN + 8].copy_from_slice(&sortable_time(captured_at));
-    key[ArticleId::LEN + 8..].copy_from_slice(&raw.0[..8]);
-    key
-}
-
-/// Big-endian with the sign bit flipped, so that times before 1970 sort first too.
-fn sortable_time(seconds: i64) -> [u8; 8] {
-    ((seconds as u64) ^ (1 << 63)).to_be_bytes()
-}
-
-fn time_from_sortable(bytes: &[u8]) -> Option<i64> {
-    let raw: [u8; 8] = bytes.try_into().ok()?;
-    Some((u64::from_be_bytes(raw) ^ (1 << 63)) as i64)
-}
-
 /// A tree's entries, ending after the first error. sled's iterator retries the same
 /// position after a failed read, so a caller that carried on past an error (to report
 /// it and go on) would read the damaged page forever.
@@ -504,15 +451,6 @@ fn scan(iter: sled::Iter) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec
 /// A tree's number of entries (a scan: sled keeps no count).
 fn count(tree: &sled::Tree) -> Result<usize> {
     scan(tree.iter()).try_fold(0, |count, item| item.map(|_| count + 1))
-}
-
-fn decode_capture(item: Result<(sled::IVec, sled::IVec)>) -> Result<(i64, CaptureEntry)> {
-    let (key, value) = item?;
-    let time = (key.len() == CAPTURE_KEY_LEN)
-        .then(|| time_from_sortable(&key[ArticleId::LEN..ArticleId::LEN + 8]))
-        .flatten()
-        .ok_or_else(|| Error::Corrupt { tree: "captures", detail: format!("key of {} bytes", key.len()) })?;
-    Ok((time, codec::decode("captures", &value)?))
 }
 
 /// A body indexed in a segment and the near-duplicate groups it joined, each named by
@@ -628,17 +566,6 @@ fn open_error(path: &Path, error: sled::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn capture_keys_sort_by_time_within_an_article() {
-        let a = ArticleId([1; 16]);
-        let raw = RawHash([9; 32]);
-        let early = capture_key(&a, -5, &raw);
-        let late = capture_key(&a, 1_500_000_000, &raw);
-        assert!(early < late);
-        assert_eq!(time_from_sortable(&late[16..24]), Some(1_500_000_000));
-        assert_eq!(time_from_sortable(&early[16..24]), Some(-5));
-    }
 
     #[test]
     fn a_second_open_is_archive_in_use() {

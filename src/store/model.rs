@@ -21,6 +21,16 @@ pub struct ArticleEntry {
 }
 
 impl ArticleEntry {
+    /// Whether this capture is recorded in any version.
+    pub fn has_capture(&self, captured_at: i64, raw: &RawHash) -> bool {
+        self.versions.iter().any(|v| v.has_capture(captured_at, raw))
+    }
+
+    /// Number of captures of all versions.
+    pub fn capture_count(&self) -> usize {
+        self.versions.iter().map(|v| v.captures.len()).sum()
+    }
+
     /// The latest version.
     pub fn latest(&self) -> Option<&VersionEntry> {
         self.versions.last()
@@ -66,6 +76,20 @@ pub struct VersionEntry {
     pub meta: PageMeta,
     /// How it was linked to the article.
     pub link: Link,
+    /// Every capture of this body for the article, oldest first.
+    pub captures: Vec<CaptureEntry>,
+}
+
+impl VersionEntry {
+    /// Whether this very capture (same time, same raw bytes) is recorded.
+    pub fn has_capture(&self, captured_at: i64, raw: &RawHash) -> bool {
+        self.captures.iter().any(|c| c.captured_at == captured_at && c.raw == *raw)
+    }
+
+    /// The most recent capture.
+    pub fn latest_capture(&self) -> Option<&CaptureEntry> {
+        self.captures.iter().max_by_key(|c| c.captured_at)
+    }
 }
 
 /// A stored body: where its text is, and the articles that hold it (nearly always one;
@@ -78,11 +102,12 @@ pub struct BodyEntry {
     pub articles: Vec<ArticleId>,
 }
 
-/// One capture: a record seen in an input at a time.
+/// One capture: a record seen in an input at a time. Kept in its version, so the
+/// article written is the mark that the capture is stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CaptureEntry {
-    /// The normalised body's hash.
-    pub body: BodyHash,
+    /// When it was captured (Unix seconds).
+    pub captured_at: i64,
     /// The raw input's hash.
     pub raw: RawHash,
     /// The raw input's length in bytes.
