@@ -247,7 +247,10 @@ fn stats_and_verify_speak_json() {
     assert!(stats["stored_bytes"].as_u64().unwrap() > 0);
     let report = json(&newsvault(&archive).args(["verify", "--json"]).assert().success().get_output().stdout);
     assert_eq!(report["problems"].as_array().unwrap().len(), 0);
-    assert!(report["checked"].as_u64().unwrap() >= 6 * 3, "bodies, raw captures and articles are each checked");
+    assert!(
+        report["checked"].as_u64().unwrap() >= 6 * 3,
+        "bodies, raw captures and articles are each checked"
+    );
 }
 
 #[test]
