@@ -273,11 +273,11 @@ impl Archive {
             }
         }
         self.compress_bodies(&mut fresh)?;
-        let staged = self.stage_blobs(fresh.iter_mut())?;
+        let mut staged = self.stage_blobs(fresh.iter_mut())?;
         let mut changed = Changed::default();
         let mut captured = 0;
         for prepared in fresh {
-            captured += u64::from(self.write_record(prepared, &staged, &mut changed, run)?);
+            captured += u64::from(self.write_record(prepared, &mut staged, &mut changed, run)?);
         }
         run.near.write_segment(&self.store)?;
         for (id, article) in &changed.articles {
@@ -310,7 +310,7 @@ impl Archive {
             }
         }
         // Bases of bodies stored before this batch, read on all cores.
-        let mut bases: Vec<Option<(BodyHash, Arc<str>)>> = batch
+        let mut bases: Vec<Option<(BodyHash, Arc<[u8]>)>> = batch
             .par_iter()
             .map(|p| {
                 let similar = closest(p).filter(|hash| p.body.is_some() && !in_batch.contains_key(hash))?;
@@ -327,7 +327,10 @@ impl Archive {
             if let Some(&earlier) = closest(p).and_then(|hash| in_batch.get(&hash)).filter(|&&e| e < at) {
                 let whole = match &bases[earlier] {
                     Some(base) => base.clone(),
-                    None => (batch[earlier].hash, Arc::from(batch[earlier].body.as_deref().unwrap_or(""))),
+                    None => (
+                        batch[earlier].hash,
+                        Arc::from(batch[earlier].body.as_deref().unwrap_or("").as_bytes()),
+                    ),
                 };
                 bases[at] = Some(whole);
             }
@@ -335,7 +338,7 @@ impl Archive {
         batch.par_iter_mut().zip(bases).for_each(|(p, base)| {
             let Some(body) = p.body.take() else { return };
             p.body_blob = Some(match base {
-                Some((hash, text)) => codec::encode_body_against(body.as_bytes(), &hash, text.as_bytes()),
+                Some((hash, text)) => codec::encode_body_against(body.as_bytes(), &hash, &text),
                 None => codec::encode_blob(body.as_bytes()),
             });
         });
@@ -347,11 +350,9 @@ impl Archive {
     fn stage_blobs<'a>(&self, batch: impl Iterator<Item = &'a mut Prepared>) -> Result<Staged> {
         let mut staged = Staged::default();
         for prepared in batch {
-            // The previous batch may have stored a body since this one was prepared.
-            if let Some(blob) = prepared.body_blob.take()
-                && !staged.bodies.contains_key(&prepared.hash)
-                && !self.store.has_body(&prepared.hash)?
-            {
+            // Only the first record of each body the archive lacks has one (see
+            // `compress_bodies`).
+            if let Some(blob) = prepared.body_blob.take() {
                 staged.bodies.insert(prepared.hash, self.store.stage_body(&prepared.hash, &blob)?);
             }
             // A raw capture is compressed against its body, and the same raw bytes can
@@ -374,7 +375,7 @@ impl Archive {
     fn write_record(
         &self,
         mut p: Prepared,
-        staged: &Staged,
+        staged: &mut Staged,
         changed: &mut Changed,
         run: &mut Run,
     ) -> Result<bool> {
@@ -422,8 +423,8 @@ impl Archive {
             ingested_at: jiff::Timestamp::now().as_second(),
         };
         let added = add_capture(&mut article, &p, link, capture);
-        if !store.has_body(&p.hash)? {
-            let at = *staged.bodies.get(&p.hash).unwrap_or_else(|| unreachable_blob("body"));
+        // The first record of a new body has its staged blob, and writes its entry.
+        if let Some(at) = staged.bodies.remove(&p.hash) {
             store.put_body(&p.hash, &BodyEntry { at, articles: vec![p.id] })?;
             run.summary.new_bodies += 1;
         } else if added {

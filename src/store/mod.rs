@@ -216,13 +216,14 @@ impl Store {
         let stored = self.packs.read(at, Kind::Body, &hash.0)?;
         let text = match codec::body_base(&stored)? {
             None => codec::decode_body(&stored, None)?,
-            Some(base) => codec::decode_body(&stored, Some(self.whole_text(hash, &base)?.as_bytes()))?,
+            Some(base) => codec::decode_body(&stored, Some(&self.whole_bytes(hash, &base)?))?,
         };
         utf8_body(hash, text)
     }
 
     /// The text of `base`, which `of` is stored against: a base is always stored whole.
-    fn whole_text(&self, of: &BodyHash, base: &BodyHash) -> Result<String> {
+    /// Only a dictionary, so not checked as UTF-8 (the body read with it is).
+    fn whole_bytes(&self, of: &BodyHash, base: &BodyHash) -> Result<Vec<u8>> {
         let corrupt = |what: &str| Error::Corrupt {
             tree: "bodies",
             detail: format!("body {} is stored against {}, which is {what}", of.short(), base.short()),
@@ -232,19 +233,19 @@ impl Store {
         if codec::body_base(&stored)?.is_some() {
             return Err(corrupt("not stored whole"));
         }
-        utf8_body(base, codec::decode_body(&stored, None)?)
+        codec::decode_body(&stored, None)
     }
 
     /// What a new body resembling the stored body `similar` is best compressed
     /// against, with its text: `similar` itself if it is stored whole, else its base.
-    pub fn base_for(&self, similar: &BodyHash) -> Result<Option<(BodyHash, String)>> {
+    pub fn base_for(&self, similar: &BodyHash) -> Result<Option<(BodyHash, Vec<u8>)>> {
         let Some(entry) = self.body_entry(similar)? else {
             return Ok(None);
         };
         let stored = self.packs.read(entry.at, Kind::Body, &similar.0)?;
         Ok(Some(match codec::body_base(&stored)? {
-            None => (*similar, utf8_body(similar, codec::decode_body(&stored, None)?)?),
-            Some(base) => (base, self.whole_text(similar, &base)?),
+            None => (*similar, codec::decode_body(&stored, None)?),
+            Some(base) => (base, self.whole_bytes(similar, &base)?),
         }))
     }
 
