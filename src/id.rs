@@ -12,8 +12,44 @@ pub const MIN_PREFIX: usize = 4;
 macro_rules! byte_id {
     ($(#[$doc:meta])* $name:ident, $len:expr) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(pub [u8; $len]);
+
+        // Stored values hold many ids: as bytes they encode and decode as one copy (an
+        // array would go through serde one byte at a time); human-readable formats
+        // get the hex form.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                if serializer.is_human_readable() {
+                    serializer.serialize_str(&self.to_hex())
+                } else {
+                    serializer.serialize_bytes(&self.0)
+                }
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct IdVisitor;
+                impl serde::de::Visitor<'_> for IdVisitor {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        write!(f, "{} bytes or their hex form", $len)
+                    }
+                    fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<$name, E> {
+                        $name::from_slice(bytes).ok_or_else(|| E::invalid_length(bytes.len(), &self))
+                    }
+                    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<$name, E> {
+                        $name::from_hex(text).ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(text), &self))
+                    }
+                }
+                if deserializer.is_human_readable() {
+                    deserializer.deserialize_str(IdVisitor)
+                } else {
+                    deserializer.deserialize_bytes(IdVisitor)
+                }
+            }
+        }
 
         impl $name {
             /// The id's length in bytes.
@@ -147,6 +183,21 @@ mod tests {
         let h = BodyHash::of("x");
         assert_eq!(BodyHash::from_hex(&h.to_hex()), Some(h));
         assert_eq!(h.short().len(), SHORT_HEX);
+    }
+
+    #[test]
+    fn ids_serialize_as_bytes_in_stored_values_and_as_hex_in_json() {
+        let h = BodyHash::of("x");
+        let stored = crate::store::codec::encode(&h);
+        assert_eq!(stored.len(), 1 + 1 + 32, "version byte, length, the bytes");
+        assert_eq!(crate::store::codec::decode::<BodyHash>("t", &stored).unwrap(), h);
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(json, format!("\"{}\"", h.to_hex()));
+        assert_eq!(serde_json::from_str::<BodyHash>(&json).unwrap(), h);
+        assert!(
+            crate::store::codec::decode::<ArticleId>("t", &stored).is_err(),
+            "32 bytes are no article id"
+        );
     }
 
     #[test]

@@ -56,7 +56,7 @@ use crate::id::{ArticleId, BodyHash, RawHash};
 use crate::normalize::NormalizerVersion;
 
 /// The on-disk layout version, stored in `meta`.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 const META_FORMAT: &[u8] = b"format";
 const META_NORMALIZER: &[u8] = b"normalizer";
