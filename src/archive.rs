@@ -245,8 +245,9 @@ impl Archive {
         }
     }
 
-    /// Writes a batch in order; returns how many units it held. The captures, which
-    /// mark records as stored, are written after everything else of the batch.
+    /// Writes a batch in order; returns how many units it held. The articles, which
+    /// hold the captures and so mark records as stored, are written last, after the
+    /// batch's index segment.
     fn write_batch(
         &self,
         batch: Vec<Result<Prepared, Rejection>>,
