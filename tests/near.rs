@@ -101,6 +101,17 @@ fn a_bridging_copy_merges_two_texts_into_one_group_with_exact_scores() {
     let of = |reference: &str| rows.iter().filter(|r| r["of"] == reference).count();
     assert_eq!(of("https://three.example/b"), 3, "A, its revision and C resemble B: {rows:?}");
     assert_eq!(of("https://two.example/c"), 1, "{rows:?}");
+    // Answered from the groups read once, the rows are those of a single question.
+    let batch: Vec<Value> = rows
+        .iter()
+        .filter(|r| r["of"] == "https://three.example/b")
+        .map(|r| {
+            let mut r = r.clone();
+            r.as_object_mut().unwrap().remove("of");
+            r
+        })
+        .collect();
+    assert_eq!(batch, near(&archive, "https://three.example/b", "0.5"));
     let text = newsvault(&archive)
         .args(["near", "https://three.example/b", "https://two.example/c"])
         .assert()

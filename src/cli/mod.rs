@@ -465,8 +465,9 @@ fn near(cli: &Cli, args: &NearArgs, style: &render::Style, out: &mut impl Write)
         }
     }
     let mut failed = false;
+    let groups = archive.near_groups()?;
     for reference in &references {
-        match archive.near(reference, args.threshold) {
+        match archive.near_in(&groups, reference, args.threshold) {
             Ok(rows) => render::near_of(out, style, reference, &rows)?,
             Err(error) => {
                 out.flush()?;

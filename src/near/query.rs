@@ -33,6 +33,12 @@ pub struct NearRow {
     pub url: Option<String>,
 }
 
+/// The near-duplicate groups of an archive, read once (see [`Archive::near_groups`]).
+pub struct NearGroups {
+    index: HashMap<BodyHash, usize>,
+    groups: Vec<Vec<BodyHash>>,
+}
+
 /// One version in a cluster.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClusterMember {
@@ -157,9 +163,40 @@ impl Archive {
     /// Other articles holding the very same text come first, at 1.0.
     pub fn near(&self, reference: &str, threshold: f32) -> Result<Vec<NearRow>> {
         let (article, hash) = self.resolve_version(reference)?;
+        let members = self.group_of(&hash)?;
+        self.near_rows(article, hash, members, threshold)
+    }
+
+    /// Every near-duplicate group, read once to answer `near` about many versions
+    /// ([`Archive::near_in`]): one scan of the joins per version would cost each
+    /// question what reading every group costs once.
+    pub fn near_groups(&self) -> Result<NearGroups> {
+        let groups = self.groups()?;
+        let index =
+            groups.iter().enumerate().flat_map(|(at, group)| group.iter().map(move |h| (*h, at))).collect();
+        Ok(NearGroups { index, groups })
+    }
+
+    /// [`Archive::near`] with the groups read beforehand.
+    pub fn near_in(&self, groups: &NearGroups, reference: &str, threshold: f32) -> Result<Vec<NearRow>> {
+        let (article, hash) = self.resolve_version(reference)?;
+        let members = match groups.index.get(&hash) {
+            Some(&at) => groups.groups[at].clone(),
+            None => vec![hash],
+        };
+        self.near_rows(article, hash, members, threshold)
+    }
+
+    /// The rows of `near` for a version of `article`, given its group's members.
+    fn near_rows(
+        &self,
+        article: ArticleId,
+        hash: BodyHash,
+        members: Vec<BodyHash>,
+        threshold: f32,
+    ) -> Result<Vec<NearRow>> {
         let mut found: Vec<(BodyHash, Similarity)> =
             vec![(hash, Similarity { jaccard: 1.0, containment: 1.0 })];
-        let members = self.group_of(&hash)?;
         if members.len() > 1 {
             let own = shingle::shingles(&self.body(&hash)?);
             for member in members {
