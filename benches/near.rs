@@ -61,11 +61,21 @@ fn near_query(c: &mut Criterion) {
     let pairs = archive.near_pairs(0.8).expect("pairs");
     let references: Vec<String> = pairs.iter().step_by(pairs.len() / 50).map(|p| p.0.to_hex()).collect();
     let mut i = 0;
-    c.bench_function("near (one version, 49,097-version archive)", |b| {
+    c.bench_function("near (one version, 49,097-version archive, groups read per question)", |b| {
         b.iter(|| {
             i = (i + 1) % references.len();
             archive.near(&references[i], 0.8).expect("near answers").len()
         })
+    });
+    let groups = archive.near_groups().expect("groups");
+    c.bench_function("near (one version, 49,097-version archive, groups read once)", |b| {
+        b.iter(|| {
+            i = (i + 1) % references.len();
+            archive.near_in(&groups, &references[i], 0.8).expect("near answers").len()
+        })
+    });
+    c.bench_function("read every near-duplicate group (49,097-version archive)", |b| {
+        b.iter(|| archive.near_groups().expect("groups"))
     });
 }
 
