@@ -387,7 +387,7 @@ impl Archive {
             ArticleKey::Key { .. } => Link::Key,
         };
         if matches!(p.key, ArticleKey::Key { .. })
-            && changed.article(store, &p.id)?.is_none()
+            && !changed.has_article(store, &p.id)?
             && let Some((article, to, similarity)) = self.revised_article(&p, &similar, changed)?
         {
             p.id = article;
@@ -397,9 +397,9 @@ impl Archive {
             Some(article) => (Some(article), true),
             None => (store.article(&p.id)?, false),
         };
-        if let Some(article) = existing.as_ref().filter(|a| a.has_capture(p.captured_at, &p.raw_hash)) {
-            if changed_before {
-                changed.articles.insert(p.id, article.clone());
+        if existing.as_ref().is_some_and(|a| a.has_capture(p.captured_at, &p.raw_hash)) {
+            if changed_before && let Some(article) = existing {
+                changed.articles.insert(p.id, article);
             }
             run.summary.duplicates += 1;
             return Ok(false);
@@ -516,6 +516,11 @@ struct Changed {
 }
 
 impl Changed {
+    /// Whether the article exists, as this batch has left it so far.
+    fn has_article(&self, store: &Store, id: &ArticleId) -> Result<bool> {
+        Ok(self.articles.contains_key(id) || store.has_article(id)?)
+    }
+
     /// An article as this batch has left it so far.
     fn article(&self, store: &Store, id: &ArticleId) -> Result<Option<ArticleEntry>> {
         match self.articles.get(id) {

@@ -221,6 +221,11 @@ impl Store {
         utf8_body(hash, text)
     }
 
+    /// A body's blob as its pack holds it, if the body is stored.
+    fn stored_body(&self, hash: &BodyHash) -> Result<Option<Vec<u8>>> {
+        self.body_entry(hash)?.map(|entry| self.packs.read(entry.at, Kind::Body, &hash.0)).transpose()
+    }
+
     /// The text of `base`, which `of` is stored against: a base is always stored whole.
     /// Only a dictionary, so not checked as UTF-8 (the body read with it is).
     fn whole_bytes(&self, of: &BodyHash, base: &BodyHash) -> Result<Vec<u8>> {
@@ -228,8 +233,7 @@ impl Store {
             tree: "bodies",
             detail: format!("body {} is stored against {}, which is {what}", of.short(), base.short()),
         };
-        let entry = self.body_entry(base)?.ok_or_else(|| corrupt("missing"))?;
-        let stored = self.packs.read(entry.at, Kind::Body, &base.0)?;
+        let stored = self.stored_body(base)?.ok_or_else(|| corrupt("missing"))?;
         if codec::body_base(&stored)?.is_some() {
             return Err(corrupt("not stored whole"));
         }
@@ -239,10 +243,9 @@ impl Store {
     /// What a new body resembling the stored body `similar` is best compressed
     /// against, with its text: `similar` itself if it is stored whole, else its base.
     pub fn base_for(&self, similar: &BodyHash) -> Result<Option<(BodyHash, Vec<u8>)>> {
-        let Some(entry) = self.body_entry(similar)? else {
+        let Some(stored) = self.stored_body(similar)? else {
             return Ok(None);
         };
-        let stored = self.packs.read(entry.at, Kind::Body, &similar.0)?;
         Ok(Some(match codec::body_base(&stored)? {
             None => (*similar, codec::decode_body(&stored, None)?),
             Some(base) => (base, self.whole_bytes(similar, &base)?),
@@ -262,6 +265,11 @@ impl Store {
             });
         }
         Ok(raw)
+    }
+
+    /// Whether an article is stored.
+    pub fn has_article(&self, id: &ArticleId) -> Result<bool> {
+        Ok(self.articles.contains_key(id.0)?)
     }
 
     /// An article.
