@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::archive::Archive;
 use crate::error::Result;
 use crate::id::{ArticleId, BodyHash, RawHash};
-use crate::store::model::Link;
+use crate::store::model::{Link, VersionEntry};
 
 /// One thing found wrong.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -90,18 +90,19 @@ impl Archive {
         }
         let articles = self.verify_articles(&bodies, &mut report);
         self.verify_body_links(&articles, &mut report);
-        self.verify_captures(&bodies, &mut report);
         self.verify_near(&bodies, &mut report);
         Ok(report)
     }
 
-    /// Articles and their versions; returns each readable article's bodies.
+    /// Articles, their versions and the versions' captures; returns each readable
+    /// article's bodies.
     fn verify_articles(
         &self,
         bodies: &Sound<BodyHash>,
         report: &mut VerifyReport,
     ) -> Sound<(ArticleId, BodyHash)> {
         let mut held = Sound { keys: HashSet::new(), complete: true };
+        let mut captures = 0;
         for item in self.store.articles() {
             report.checked += 1;
             let (id, article) = match item {
@@ -145,7 +146,11 @@ impl Archive {
                         format!("version {} is listed twice", version.hash.short()),
                     );
                 }
+                captures += self.verify_captures(&id, version, bodies, report);
             }
+        }
+        if held.complete {
+            self.verify_capture_count(captures, report);
         }
         held
     }
@@ -184,51 +189,48 @@ impl Archive {
         }
     }
 
-    /// Every version has captures, and every capture its raw bytes, which hash as
-    /// recorded; the captures add up to the archive's count of those written.
-    fn verify_captures(&self, bodies: &Sound<BodyHash>, report: &mut VerifyReport) {
-        let mut complete = true;
-        let mut count = 0u64;
-        for item in self.store.articles() {
-            // An unreadable article was reported by `verify_articles`.
-            let Ok((id, article)) = item else {
-                complete = false;
-                continue;
-            };
-            for version in &article.versions {
-                if version.captures.is_empty() {
-                    report.problem(
-                        "articles",
-                        id.short(),
-                        format!("version {} has no captures", version.hash.short()),
-                    );
-                }
-                count += version.captures.len() as u64;
-                // A raw capture is compressed against its body: with the body damaged or
-                // missing (reported there) it cannot be read.
-                if !bodies.keys.contains(&version.hash) {
-                    continue;
-                }
-                let Ok(Some(body)) = self.store.body(&version.hash) else { continue };
-                for capture in &version.captures {
-                    report.checked += 1;
-                    // raw_of checks the bytes against the capture's hash.
-                    if let Err(e) = self.store.raw_of(capture, &body) {
-                        report.problem("raws", capture.raw.short(), e.to_string());
-                    }
+    /// A version has captures, and every capture its raw bytes, which hash as
+    /// recorded; returns how many captures it has.
+    fn verify_captures(
+        &self,
+        id: &ArticleId,
+        version: &VersionEntry,
+        bodies: &Sound<BodyHash>,
+        report: &mut VerifyReport,
+    ) -> u64 {
+        if version.captures.is_empty() {
+            report.problem(
+                "articles",
+                id.short(),
+                format!("version {} has no captures", version.hash.short()),
+            );
+        }
+        // A raw capture is compressed against its body: with the body damaged or
+        // missing (reported there) it cannot be read.
+        if bodies.keys.contains(&version.hash)
+            && let Ok(Some(body)) = self.store.body(&version.hash)
+        {
+            for capture in &version.captures {
+                report.checked += 1;
+                // raw_of checks the bytes against the capture's hash.
+                if let Err(e) = self.store.raw_of(capture, &body) {
+                    report.problem("raws", capture.raw.short(), e.to_string());
                 }
             }
         }
-        if complete {
-            match self.store.captures_written() {
-                Ok(Some(counted)) if counted > count => report.problem(
-                    "captures",
-                    "-",
-                    format!("{count} captures are stored but {counted} were written"),
-                ),
-                Ok(_) => {}
-                Err(e) => report.problem("meta", "captures", e.to_string()),
-            }
+        version.captures.len() as u64
+    }
+
+    /// The captures stored add up to the archive's count of those written.
+    fn verify_capture_count(&self, count: u64, report: &mut VerifyReport) {
+        match self.store.captures_written() {
+            Ok(Some(counted)) if counted > count => report.problem(
+                "captures",
+                "-",
+                format!("{count} captures are stored but {counted} were written"),
+            ),
+            Ok(_) => {}
+            Err(e) => report.problem("meta", "captures", e.to_string()),
         }
     }
 
