@@ -28,6 +28,16 @@ fn record(url: &str, outlet: &str, at: &str, text: &str) -> String {
     )
 }
 
+/// An article captured on `day` and again an hour later with its first `edits` words
+/// changed.
+fn with_revision(url: &str, day: &str, text: &str, edits: usize) -> [String; 2] {
+    let outlet = url.split('/').nth(2).unwrap();
+    [
+        record(url, outlet, &format!("{day}T00:00:00Z"), text),
+        record(url, outlet, &format!("{day}T01:00:00Z"), &text.replacen("ord", "nytt", edits)),
+    ]
+}
+
 fn ingest(archive: &Path, input: &Path, lines: &[String]) -> Value {
     std::fs::write(input, lines.concat()).unwrap();
     let out = newsvault(archive).args(["ingest", "--json"]).arg(input).assert().success();
@@ -63,15 +73,7 @@ fn revisions_and_copies_cost_what_they_change_and_read_back_exactly() {
     let second = ingest(
         &archive,
         &dir.path().join("2.jsonl"),
-        &[
-            record("https://a.example/y", "a.example", "2026-01-02T00:00:00Z", &other),
-            record(
-                "https://a.example/y",
-                "a.example",
-                "2026-01-02T01:00:00Z",
-                &other.replacen("ord", "nytt", 2),
-            ),
-        ],
+        &with_revision("https://a.example/y", "2026-01-02", &other, 2),
     );
     assert_eq!(second["new_versions"], 2, "{second}");
     let with_other = pack_bytes(&archive);
@@ -125,15 +127,7 @@ fn a_damaged_base_is_reported_for_the_bodies_stored_against_it() {
     ingest(
         &archive,
         &dir.path().join("1.jsonl"),
-        &[
-            record("https://a.example/x", "a.example", "2026-01-01T00:00:00Z", &original),
-            record(
-                "https://a.example/x",
-                "a.example",
-                "2026-01-02T00:00:00Z",
-                &original.replacen("ord", "nytt", 1),
-            ),
-        ],
+        &with_revision("https://a.example/x", "2026-01-01", &original, 1),
     );
     newsvault(&archive).arg("verify").assert().success();
     // Flip a byte inside the first entry: the original's body, the revision's base.
