@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::newsvault;
 use newsvault::store::codec;
-use newsvault::store::model::{ArticleEntry, BodyEntry, Link, VersionEntry};
+use newsvault::store::model::{BodyEntry, Link, VersionEntry};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -145,12 +145,12 @@ fn a_dangling_version_is_caught() {
     let (archive, _) = sound_archive(dir.path());
     damage(&archive, "articles", |articles| {
         let (key, value) = first(articles);
-        let mut article: ArticleEntry = codec::decode("articles", &value).unwrap();
+        let mut article = codec::decode_article(&value).unwrap();
         let mut ghost: VersionEntry = article.versions[0].clone();
         ghost.hash = newsvault::BodyHash::of("a body nobody stored");
         ghost.link = Link::Url;
         article.versions.push(ghost);
-        articles.insert(key, codec::encode(&article)).unwrap();
+        articles.insert(key, codec::encode_article(&article)).unwrap();
     });
     assert_caught(&archive, "has no stored body");
 }
@@ -164,10 +164,10 @@ fn a_capture_pointing_at_another_raw_capture_and_a_join_with_an_unknown_body_are
         let mut entries = articles.iter().map(|entry| entry.unwrap());
         let (key, value) = entries.next().unwrap();
         let (_, other) = entries.next().unwrap();
-        let mut article: ArticleEntry = codec::decode("articles", &value).unwrap();
-        let other: ArticleEntry = codec::decode("articles", &other).unwrap();
+        let mut article = codec::decode_article(&value).unwrap();
+        let other = codec::decode_article(&other).unwrap();
         article.versions[0].captures[0].raw_at = other.versions[0].captures[0].raw_at;
-        articles.insert(key, codec::encode(&article)).unwrap();
+        articles.insert(key, codec::encode_article(&article)).unwrap();
     });
     damage(&archive, "near", |near| {
         // The joins of the first segment (key `j` + segment number): one now names a

@@ -6,7 +6,7 @@
 //! | --- | --- | --- |
 //! | `meta` | name | format and normaliser versions (u32, big-endian), captures written (u64), recorded end of the last pack |
 //! | `bodies` | body hash (32) | [`BodyEntry`]: where the text is in a pack, which articles hold it |
-//! | `articles` | article id (16) | [`ArticleEntry`]: its versions, each with its captures ([`CaptureEntry`], with where their raw bytes are in a pack) |
+//! | `articles` | article id (16) | [`ArticleEntry`]: its versions, each with its captures ([`CaptureEntry`], with where their raw bytes are in a pack); written without the URL its key holds and without titles that repeat the previous version's ([`codec::encode_article`]) |
 //! | `near` | `s` + segment number (8, big-endian) | the LSH band keys of the bodies one ingest batch indexed |
 //! | `near` | `j` + segment number (8, big-endian) | [`Joins`] of those bodies: for each that joined near-duplicate groups, one verified member of each |
 //!
@@ -274,7 +274,7 @@ impl Store {
 
     /// An article.
     pub fn article(&self, id: &ArticleId) -> Result<Option<ArticleEntry>> {
-        self.articles.get(id.0)?.map(|bytes| codec::decode("articles", &bytes)).transpose()
+        self.articles.get(id.0)?.map(|bytes| codec::decode_article(&bytes)).transpose()
     }
 
     /// Queues an encoded body (see [`codec::encode_blob`]) for the pack; it is written by
@@ -329,7 +329,7 @@ impl Store {
 
     /// Writes an article.
     pub fn put_article(&self, id: &ArticleId, article: &ArticleEntry) -> Result<()> {
-        self.articles.insert(id.0, codec::encode(article))?;
+        self.articles.insert(id.0, codec::encode_article(article))?;
         Ok(())
     }
 
@@ -341,7 +341,7 @@ impl Store {
                 tree: "articles",
                 detail: format!("key of {} bytes", key.len()),
             })?;
-            Ok((id, codec::decode("articles", &value)?))
+            Ok((id, codec::decode_article(&value)?))
         })
     }
 
