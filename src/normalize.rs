@@ -214,9 +214,18 @@ fn is_chrome_label(paragraph: &str) -> bool {
     CHROME_LABELS_V1.contains(&label.as_str())
 }
 
-/// The number of words in a normalised body (whitespace-separated).
+/// The number of words in a normalised body (whitespace-separated): the runs of bytes
+/// that are not ASCII whitespace, as `split_ascii_whitespace` gives them, counted
+/// without making a slice of each (that was 3% of an ingest).
 pub fn word_count(text: &str) -> usize {
-    text.split_ascii_whitespace().count()
+    let mut count = 0;
+    let mut in_word = false;
+    for &byte in text.as_bytes() {
+        let space = byte.is_ascii_whitespace();
+        count += usize::from(in_word && space);
+        in_word = !space;
+    }
+    count + usize::from(in_word)
 }
 
 #[cfg(test)]
@@ -271,6 +280,11 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn words_are_counted_as_whitespace_splits_them(text in "[ a\t\n\r\u{0C}é”\u{00A0}]{0,60}") {
+            prop_assert_eq!(word_count(&text), text.split_ascii_whitespace().count());
+        }
+
         #[test]
         fn normalising_twice_changes_nothing(text in "(?s).{0,300}") {
             let once = normalize(&text);
