@@ -83,15 +83,24 @@ impl LshIndex {
     /// likeliest near-duplicates), then the most recently indexed.
     pub fn candidates(&self, keys: &BandKeys, limit: Option<usize>) -> Vec<u32> {
         let mut found: Vec<u32> = Vec::new();
-        for (band, key) in keys.iter().enumerate() {
-            let mut at = self.newest.get(key).copied().unwrap_or(NONE);
-            for _ in 0..limit.unwrap_or(usize::MAX) {
-                if at == NONE {
-                    break;
-                }
-                found.push(at);
-                at = self.earlier[at as usize * BANDS + band];
+        // The bands' chains are walked side by side, one step of each in turn: every
+        // step is a read at a random place in a table of tens of megabytes, and a step
+        // depends on the one before it in its chain only, so the reads of twenty chains
+        // are in flight together instead of one after another.
+        let mut heads: Vec<(usize, u32)> = keys
+            .iter()
+            .enumerate()
+            .filter_map(|(band, key)| self.newest.get(key).map(|&at| (band, at)))
+            .collect();
+        for _ in 0..limit.unwrap_or(usize::MAX) {
+            if heads.is_empty() {
+                break;
             }
+            heads.retain_mut(|(band, at)| {
+                found.push(*at);
+                *at = self.earlier[*at as usize * BANDS + *band];
+                *at != NONE
+            });
         }
         found.sort_unstable();
         let mut counted: Vec<(u32, u32)> = Vec::new();
