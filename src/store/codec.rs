@@ -10,9 +10,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::model::{ArticleEntry, CaptureEntry, Link, VersionEntry};
+use super::pack::Location;
 use crate::error::{Error, Result};
-use crate::id::BodyHash;
-use crate::record::{ArticleKey, PageMeta};
+use crate::id::{BodyHash, RawHash};
+use crate::record::{ArticleKey, Origin, PageMeta};
 
 /// The version byte written before every stored value.
 pub const VALUE_VERSION: u8 = 1;
@@ -209,36 +210,48 @@ fn decompress(tree: &'static str, payload: &[u8], reference: Option<&[u8]>) -> R
 const ARTICLE_VERSION: u8 = 2;
 
 /// Encodes an article without what can be derived from the rest: its URL when it is
-/// the one its key was made from (nearly always), and a version's title when it is
-/// the previous version's. These were a fifth of an article's bytes at a million
-/// captures.
+/// the one its key was made from (nearly always); a version's title, published date
+/// and page furniture when they are the previous version's; a capture's input file
+/// when it is the previous capture's. At a million captures these were a quarter of an
+/// article's bytes.
 pub fn encode_article(article: &ArticleEntry) -> Vec<u8> {
     let url = match (&article.key, &article.url) {
         (ArticleKey::Url(key), Some(url)) if key == url => UrlForm::SameAsKey,
-        (_, url) => UrlForm::Given(url.as_deref()),
+        (_, url) => UrlForm::Given(url),
     };
-    let versions = article
-        .versions
-        .iter()
-        .enumerate()
-        .map(|(at, version)| {
-            let before = at.checked_sub(1).map(|before| &article.versions[before].title);
-            VersionForm {
-                hash: &version.hash,
-                first_captured: version.first_captured,
-                title: match before {
-                    Some(before) if *before == version.title => TitleForm::AsBefore,
-                    _ => TitleForm::Given(version.title.as_deref()),
-                },
-                published: version.published.as_deref(),
-                words: version.words,
-                meta: &version.meta,
-                link: &version.link,
-                captures: &version.captures,
-            }
-        })
-        .collect();
-    let form = ArticleForm { key: &article.key, url, source: article.source.as_deref(), versions };
+    let mut file_before = None;
+    let mut versions = Vec::with_capacity(article.versions.len());
+    for (at, version) in article.versions.iter().enumerate() {
+        let before = at.checked_sub(1).map(|before| &article.versions[before]);
+        let captures = version
+            .captures
+            .iter()
+            .map(|capture| {
+                let file = Repeat::of(&capture.origin.file, file_before);
+                file_before = Some(&capture.origin.file);
+                CaptureForm {
+                    captured_at: capture.captured_at,
+                    raw: capture.raw,
+                    raw_len: capture.raw_len,
+                    raw_at: capture.raw_at,
+                    file,
+                    record: capture.origin.record,
+                    ingested_at: capture.ingested_at,
+                }
+            })
+            .collect();
+        versions.push(VersionForm {
+            hash: version.hash,
+            first_captured: version.first_captured,
+            title: Repeat::of(&version.title, before.map(|v| &v.title)),
+            published: Repeat::of(&version.published, before.map(|v| &v.published)),
+            words: version.words,
+            meta: Repeat::of(&version.meta, before.map(|v| &v.meta)),
+            link: version.link,
+            captures,
+        });
+    }
+    let form = ArticleForm { key: &article.key, url, source: &article.source, versions };
     let mut out = vec![ARTICLE_VERSION];
     bincode::serde::encode_into_std_write(&form, &mut out, bincode::config::standard())
         .expect("encoding into a Vec cannot fail because writes to memory never fail");
@@ -250,87 +263,123 @@ pub fn decode_article(bytes: &[u8]) -> Result<ArticleEntry> {
     let Some((&ARTICLE_VERSION, payload)) = bytes.split_first() else {
         return decode("articles", bytes);
     };
-    let (form, used): (ArticleForm<String>, usize) =
-        bincode::serde::decode_from_slice(payload, bincode::config::standard())
-            .map_err(|e| Error::Corrupt { tree: "articles", detail: e.to_string() })?;
+    let (form, used): (StoredArticle, usize) =
+        bincode::serde::decode_from_slice(payload, bincode::config::standard()).map_err(article_corrupt)?;
     if used != payload.len() {
-        return Err(Error::Corrupt {
-            tree: "articles",
-            detail: format!("{} trailing bytes", payload.len() - used),
-        });
+        return Err(article_corrupt(format!("{} trailing bytes", payload.len() - used)));
     }
     let url = match (form.url, &form.key) {
         (UrlForm::SameAsKey, ArticleKey::Url(key)) => Some(key.clone()),
         (UrlForm::SameAsKey, ArticleKey::Key { .. }) => {
-            return Err(Error::Corrupt {
-                tree: "articles",
-                detail: "a URL taken from a key that has none".into(),
-            });
+            return Err(article_corrupt("a URL taken from a key that has none"));
         }
         (UrlForm::Given(url), _) => url,
     };
     let mut versions: Vec<VersionEntry> = Vec::with_capacity(form.versions.len());
+    let mut file_before: Option<String> = None;
     for version in form.versions {
-        let title = match version.title {
-            TitleForm::Given(title) => title,
-            TitleForm::AsBefore => match versions.last() {
-                Some(before) => before.title.clone(),
-                None => {
-                    return Err(Error::Corrupt {
-                        tree: "articles",
-                        detail: "a first version's title taken from the one before it".into(),
-                    });
-                }
-            },
-        };
-        versions.push(VersionEntry {
+        let before = versions.last();
+        let mut captures = Vec::with_capacity(version.captures.len());
+        for capture in version.captures {
+            let file = capture.file.given_or(file_before.as_ref(), "a first capture's file")?;
+            file_before = Some(file.clone());
+            captures.push(CaptureEntry {
+                captured_at: capture.captured_at,
+                raw: capture.raw,
+                raw_len: capture.raw_len,
+                raw_at: capture.raw_at,
+                origin: Origin { file, record: capture.record },
+                ingested_at: capture.ingested_at,
+            });
+        }
+        let entry = VersionEntry {
             hash: version.hash,
             first_captured: version.first_captured,
-            title,
-            published: version.published,
+            title: version.title.given_or(before.map(|v| &v.title), "a first version's title")?,
+            published: version.published.given_or(before.map(|v| &v.published), "a first version's date")?,
             words: version.words,
-            meta: version.meta,
+            meta: version.meta.given_or(before.map(|v| &v.meta), "a first version's page furniture")?,
             link: version.link,
-            captures: version.captures,
-        });
+            captures,
+        };
+        versions.push(entry);
     }
     Ok(ArticleEntry { key: form.key, url, source: form.source, versions })
 }
 
-/// An article as stored: `S` is `&str` when written and `String` when read, and the
-/// borrowed and owned fields encode alike, so writing clones nothing.
+fn article_corrupt(detail: impl std::fmt::Display) -> Error {
+    Error::Corrupt { tree: "articles", detail: detail.to_string() }
+}
+
+/// An article as stored. The type parameters are references when it is written and
+/// owned values when it is read; the two encode alike, so writing clones nothing.
 #[derive(Serialize, Deserialize)]
-struct ArticleForm<S, K = ArticleKey, V = VersionForm<S>> {
-    key: K,
-    url: UrlForm<S>,
-    source: Option<S>,
-    versions: Vec<V>,
+struct ArticleForm<Key, Text, Version> {
+    key: Key,
+    url: UrlForm<Text>,
+    source: Text,
+    versions: Vec<Version>,
 }
 
 #[derive(Serialize, Deserialize)]
-enum UrlForm<S> {
+struct VersionForm<Text, Meta, Capture> {
+    hash: BodyHash,
+    first_captured: i64,
+    title: Repeat<Text>,
+    published: Repeat<Text>,
+    words: u32,
+    meta: Repeat<Meta>,
+    link: Link,
+    captures: Vec<Capture>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CaptureForm<File> {
+    captured_at: i64,
+    raw: RawHash,
+    raw_len: u64,
+    raw_at: Location,
+    file: Repeat<File>,
+    record: Option<u64>,
+    ingested_at: i64,
+}
+
+type StoredArticle =
+    ArticleForm<ArticleKey, Option<String>, VersionForm<Option<String>, PageMeta, CaptureForm<String>>>;
+
+#[derive(Serialize, Deserialize)]
+enum UrlForm<Text> {
     /// The URL the article's key was made from.
     SameAsKey,
-    Given(Option<S>),
+    Given(Text),
 }
 
+/// A field left out when it is the same as the one before it: the previous version's,
+/// or the previous capture's.
 #[derive(Serialize, Deserialize)]
-enum TitleForm<S> {
-    /// The previous version's title.
+enum Repeat<T> {
     AsBefore,
-    Given(Option<S>),
+    Given(T),
 }
 
-#[derive(Serialize, Deserialize)]
-struct VersionForm<S, H = BodyHash, M = PageMeta, L = Link, C = Vec<CaptureEntry>> {
-    hash: H,
-    first_captured: i64,
-    title: TitleForm<S>,
-    published: Option<S>,
-    words: u32,
-    meta: M,
-    link: L,
-    captures: C,
+impl<'a, T: PartialEq> Repeat<&'a T> {
+    fn of(value: &'a T, before: Option<&T>) -> Self {
+        match before {
+            Some(before) if before == value => Repeat::AsBefore,
+            _ => Repeat::Given(value),
+        }
+    }
+}
+
+impl<T: Clone> Repeat<T> {
+    /// The value, taken from `before` when it was left out; `what` names a first
+    /// value that was left out (which has nothing before it: damage).
+    fn given_or(self, before: Option<&T>, what: &str) -> Result<T> {
+        match self {
+            Repeat::Given(value) => Ok(value),
+            Repeat::AsBefore => before.cloned().ok_or_else(|| article_corrupt(format!("{what} left out"))),
+        }
+    }
 }
 
 fn versioned_payload<'a>(tree: &'static str, bytes: &'a [u8]) -> Result<&'a [u8]> {
@@ -382,16 +431,19 @@ mod tests {
                 hash: BodyHash::of(&format!("text {at}")),
                 first_captured: 1_700_000_000 + at as i64,
                 title: (title % 3 != 0).then(|| format!("Storm {}", title % 3)),
-                published: Some("2026-11-30".into()),
+                published: (title % 2 == 0).then(|| "2026-11-30".into()),
                 words: 120,
-                meta: PageMeta { attribution: Some("Reuters".into()), ..PageMeta::default() },
+                meta: PageMeta { attribution: (title < 3).then(|| "Reuters".into()), ..PageMeta::default() },
                 link: Link::Url,
                 captures: vec![CaptureEntry {
                     captured_at: 1_700_000_000 + at as i64,
                     raw: RawHash::of(format!("raw {at}").as_bytes()),
                     raw_len: 2_000,
                     raw_at: super::super::pack::Location { pack: 0, offset: 64 * at as u64, len: 300 },
-                    origin: Origin { file: "scrape.jsonl".into(), record: Some(at as u64 + 1) },
+                    origin: Origin {
+                        file: format!("scrape-{}.jsonl", title % 2),
+                        record: Some(at as u64 + 1),
+                    },
                     ingested_at: 1_800_000_000,
                 }],
             })
@@ -408,18 +460,23 @@ mod tests {
             // The whole form written before the compact one is read as it was.
             let whole = encode(&article);
             proptest::prop_assert_eq!(decode_article(&whole).unwrap(), article);
-            // At worst one tag byte for the URL and one per title more than the whole form.
-            proptest::prop_assert!(compact.len() <= whole.len() + 1 + titles.len());
+            // At worst one tag byte more than the whole form for the URL, and for each
+            // version one for each of its title, date and furniture and its capture's file.
+            proptest::prop_assert!(compact.len() <= whole.len() + 1 + 4 * titles.len());
         }
     }
 
     #[test]
-    fn an_article_leaves_out_its_key_url_and_repeated_titles() {
-        let article = article_of(0, &[1, 1, 1]);
+    fn an_article_leaves_out_its_key_url_and_what_repeats() {
+        let article = article_of(0, &[2, 2, 2]);
         let saved = encode(&article).len() - encode_article(&article).len();
         let url = article.url.as_deref().unwrap_or_default().len();
-        let title = article.versions[0].title.as_deref().unwrap_or_default().len();
-        assert!(saved >= url + 2 * title, "saved {saved} bytes");
+        let first = &article.versions[0];
+        let title = first.title.as_deref().unwrap_or_default().len();
+        let published = first.published.as_deref().unwrap_or_default().len();
+        let attribution = first.meta.attribution.as_deref().unwrap_or_default().len();
+        let file = first.captures[0].origin.file.len();
+        assert!(saved >= url + 2 * (title + published + attribution + file), "saved {saved} bytes");
         let mut damaged = encode_article(&article_of(3, &[1]));
         damaged.truncate(damaged.len() - 1);
         assert!(decode_article(&damaged).is_err());

@@ -6,7 +6,7 @@
 //! | --- | --- | --- |
 //! | `meta` | name | format and normaliser versions (u32, big-endian), captures written (u64), recorded end of the last pack |
 //! | `bodies` | body hash (32) | [`BodyEntry`]: where the text is in a pack, which articles hold it |
-//! | `articles` | article id (16) | [`ArticleEntry`]: its versions, each with its captures ([`CaptureEntry`], with where their raw bytes are in a pack); written without the URL its key holds and without titles that repeat the previous version's ([`codec::encode_article`]) |
+//! | `articles` | article id (16) | [`ArticleEntry`]: its versions, each with its captures ([`CaptureEntry`], with where their raw bytes are in a pack); written without the URL its key holds, and without what repeats the version or capture before it (title, date, page furniture, input file; [`codec::encode_article`]) |
 //! | `near` | `s` + segment number (8, big-endian) | the LSH band keys of the bodies one ingest batch indexed |
 //! | `near` | `j` + segment number (8, big-endian) | [`Joins`] of those bodies: for each that joined near-duplicate groups, one verified member of each |
 //!
