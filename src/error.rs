@@ -20,8 +20,9 @@ pub enum Error {
 
     /// The archive was written with an on-disk format this build cannot read.
     #[error(
-        "archive {} uses format version {found}; this newsvault reads format version {supported} only",
-        path.display()
+        "archive {} uses format version {found}; this newsvault reads format version {supported} (and {}, which an ingest upgrades)",
+        path.display(),
+        crate::store::UPGRADED_FORMAT
     )]
     FormatVersion { path: PathBuf, found: u32, supported: u32 },
 

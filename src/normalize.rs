@@ -281,7 +281,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn words_are_counted_as_whitespace_splits_them(text in "[ a\t\n\r\u{0C}é”\u{00A0}]{0,60}") {
+        fn words_are_counted_as_whitespace_splits_them(text in "[ a\t\n\r\u{0B}\u{0C}é”\u{00A0}]{0,60}") {
             prop_assert_eq!(word_count(&text), text.split_ascii_whitespace().count());
         }
 

@@ -191,7 +191,36 @@ fn a_value_from_another_format_version_is_named_not_misread() {
         bytes[0] = 7;
         articles.insert(key, bytes).unwrap();
     });
-    assert_caught(&archive, "value format version 7, this newsvault reads 1");
+    assert_caught(&archive, "article format version 7, this newsvault reads 1 and 2");
+}
+
+#[test]
+fn an_archive_of_the_layout_before_is_read_and_marked_current_by_an_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = sound_archive(dir.path());
+    let format = |archive: &std::path::Path| {
+        let db = sled::open(archive).unwrap();
+        let value = db.open_tree("meta").unwrap().get("format").unwrap().unwrap();
+        drop(db);
+        wait_for_release(archive);
+        u32::from_be_bytes(value.as_ref().try_into().unwrap())
+    };
+    let db = sled::open(&archive).unwrap();
+    let before = newsvault::store::UPGRADED_FORMAT;
+    db.open_tree("meta").unwrap().insert("format", &before.to_be_bytes()).unwrap();
+    db.flush().unwrap();
+    drop(db);
+    wait_for_release(&archive);
+    let listed = newsvault(&archive).arg("list").assert().success().get_output().stdout.clone();
+    assert!(!listed.is_empty());
+    assert_eq!(format(&archive), before, "a reader leaves the layout as it found it");
+    newsvault(&archive)
+        .args(["ingest", "--captured-at", "2030-02-01T00:00:00Z"])
+        .arg(fixture("revised-lighthouse.txt"))
+        .assert()
+        .success();
+    assert_eq!(format(&archive), newsvault::store::FORMAT_VERSION);
+    newsvault(&archive).arg("verify").assert().success();
 }
 
 #[test]

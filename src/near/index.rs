@@ -85,7 +85,7 @@ impl LshIndex {
         let mut found: Vec<u32> = Vec::new();
         // The bands' chains are walked side by side, one step of each in turn: every
         // step is a read at a random place in a table of tens of megabytes, and a step
-        // depends on the one before it in its chain only, so the reads of twenty chains
+        // depends on the one before it in its chain only, so the reads of the `BANDS` chains
         // are in flight together instead of one after another.
         let mut heads: Vec<(usize, u32)> = keys
             .iter()

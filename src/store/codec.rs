@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 use crate::id::{BodyHash, RawHash};
 use crate::record::{ArticleKey, Origin, PageMeta};
 
-/// The version byte written before every stored value.
+/// The version byte written before every stored value (articles in their compact
+/// form have their own, [`ARTICLE_VERSION`]).
 pub const VALUE_VERSION: u8 = 1;
 
 /// The first byte of a body compressed against a base body: the base's hash follows,
@@ -82,11 +83,13 @@ pub fn encode_blob(bytes: &[u8]) -> Vec<u8> {
 /// share is stored once. A raw capture of a news page is mostly its body; this keeps
 /// what the page adds around it (markup, headers, the scraper's fields).
 ///
-/// The reference is given to zstd as a prefix: the frame is the same as one made with
-/// a raw-content dictionary (the reader loads the reference as one), but zstd indexes
-/// a prefix in the context's own tables instead of building a dictionary for each
-/// call. Measured on 10,000 newsdiffs-se records against their texts: 14.5 µs a
-/// record against 25.5 µs, for 1.7% more bytes.
+/// The reference is given to zstd as a prefix, which a reader decodes the same way as
+/// a raw-content dictionary (it loads the reference as a dictionary, and zstd takes
+/// bytes that do not open with its dictionary magic number as raw content: a
+/// reference is always text here, which cannot). zstd indexes a prefix in the
+/// context's own tables instead of building a dictionary for each call. Measured on
+/// 10,000 newsdiffs-se records against their texts: 14.5 µs a record against 25.5 µs,
+/// for 1.7% more bytes.
 pub fn encode_blob_against(bytes: &[u8], reference: &[u8]) -> Vec<u8> {
     let frame = AGAINST.with(|cell| {
         let mut slot = cell.borrow_mut();
@@ -106,9 +109,11 @@ fn compress_with_prefix(
     let expect_level = "zstd accepts level 1 because it is in its range";
     let mut frame = Vec::with_capacity(zstd::zstd_safe::compress_bound(bytes.len()));
     // SAFETY: the context keeps a pointer to the prefix, which its type says must
-    // outlive it. It is used by the one frame compressed next, inside this function
-    // while `prefix` is borrowed, and the reset below drops it (a reset of the
-    // parameters clears every dictionary and prefix), whether the frame was made or not.
+    // outlive it. zstd uses a prefix for the next frame only, and that frame is made
+    // here while `prefix` is borrowed. The reset below drops the pointer whether the
+    // frame was made or not (a reset of the parameters clears every dictionary and
+    // prefix), and nothing between `ref_prefix` and it can panic. This is the only
+    // function that uses these contexts, and it sets a prefix before every frame.
     let prefix: &'static [u8] = unsafe { std::mem::transmute::<&[u8], &'static [u8]>(prefix) };
     context.set_parameter(CParameter::CompressionLevel(ZSTD_LEVEL)).expect(expect_level);
     let made = context.ref_prefix(prefix).and_then(|_| context.compress2(&mut frame, bytes));
@@ -207,7 +212,7 @@ fn decompress(tree: &'static str, payload: &[u8], reference: Option<&[u8]>) -> R
 /// The version byte of an article written in its compact form ([`encode_article`]).
 /// Articles written before it (version [`VALUE_VERSION`], the whole [`ArticleEntry`])
 /// are still read, so an archive holds both until its articles are rewritten.
-const ARTICLE_VERSION: u8 = 2;
+pub const ARTICLE_VERSION: u8 = 2;
 
 /// Encodes an article without what can be derived from the rest: its URL when it is
 /// the one its key was made from (nearly always); a version's title, published date
@@ -260,8 +265,15 @@ pub fn encode_article(article: &ArticleEntry) -> Vec<u8> {
 
 /// Decodes an article of either form.
 pub fn decode_article(bytes: &[u8]) -> Result<ArticleEntry> {
-    let Some((&ARTICLE_VERSION, payload)) = bytes.split_first() else {
-        return decode("articles", bytes);
+    let payload = match bytes.split_first() {
+        Some((&ARTICLE_VERSION, payload)) => payload,
+        Some((&VALUE_VERSION, _)) => return decode("articles", bytes),
+        Some((other, _)) => {
+            return Err(article_corrupt(format!(
+                "article format version {other}, this newsvault reads {VALUE_VERSION} and {ARTICLE_VERSION}"
+            )));
+        }
+        None => return Err(article_corrupt("empty value")),
     };
     let (form, used): (StoredArticle, usize) =
         bincode::serde::decode_from_slice(payload, bincode::config::standard()).map_err(article_corrupt)?;
@@ -281,7 +293,7 @@ pub fn decode_article(bytes: &[u8]) -> Result<ArticleEntry> {
         let before = versions.last();
         let mut captures = Vec::with_capacity(version.captures.len());
         for capture in version.captures {
-            let file = capture.file.given_or(file_before.as_ref(), "a first capture's file")?;
+            let file = capture.file.given_or(file_before.as_ref(), "the first capture's input file")?;
             file_before = Some(file.clone());
             captures.push(CaptureEntry {
                 captured_at: capture.captured_at,
@@ -295,10 +307,12 @@ pub fn decode_article(bytes: &[u8]) -> Result<ArticleEntry> {
         let entry = VersionEntry {
             hash: version.hash,
             first_captured: version.first_captured,
-            title: version.title.given_or(before.map(|v| &v.title), "a first version's title")?,
-            published: version.published.given_or(before.map(|v| &v.published), "a first version's date")?,
+            title: version.title.given_or(before.map(|v| &v.title), "the first version's title")?,
+            published: version
+                .published
+                .given_or(before.map(|v| &v.published), "the first version's date")?,
             words: version.words,
-            meta: version.meta.given_or(before.map(|v| &v.meta), "a first version's page furniture")?,
+            meta: version.meta.given_or(before.map(|v| &v.meta), "the first version's page furniture")?,
             link: version.link,
             captures,
         };
@@ -372,12 +386,14 @@ impl<'a, T: PartialEq> Repeat<&'a T> {
 }
 
 impl<T: Clone> Repeat<T> {
-    /// The value, taken from `before` when it was left out; `what` names a first
-    /// value that was left out (which has nothing before it: damage).
+    /// The value, taken from `before` when it was left out; `what` names the first
+    /// of its kind, which has nothing before it to repeat (a value marked so is damage).
     fn given_or(self, before: Option<&T>, what: &str) -> Result<T> {
         match self {
             Repeat::Given(value) => Ok(value),
-            Repeat::AsBefore => before.cloned().ok_or_else(|| article_corrupt(format!("{what} left out"))),
+            Repeat::AsBefore => before
+                .cloned()
+                .ok_or_else(|| article_corrupt(format!("{what} is marked as repeating the one before it"))),
         }
     }
 }
@@ -435,17 +451,20 @@ mod tests {
                 words: 120,
                 meta: PageMeta { attribution: (title < 3).then(|| "Reuters".into()), ..PageMeta::default() },
                 link: Link::Url,
-                captures: vec![CaptureEntry {
-                    captured_at: 1_700_000_000 + at as i64,
-                    raw: RawHash::of(format!("raw {at}").as_bytes()),
-                    raw_len: 2_000,
-                    raw_at: super::super::pack::Location { pack: 0, offset: 64 * at as u64, len: 300 },
-                    origin: Origin {
-                        file: format!("scrape-{}.jsonl", title % 2),
-                        record: Some(at as u64 + 1),
-                    },
-                    ingested_at: 1_800_000_000,
-                }],
+                // None, one or two captures, their files alike or not.
+                captures: (0..(usize::from(title) + 1) % 3)
+                    .map(|n| CaptureEntry {
+                        captured_at: 1_700_000_000 + at as i64,
+                        raw: RawHash::of(format!("raw {at} {n}").as_bytes()),
+                        raw_len: 2_000,
+                        raw_at: super::super::pack::Location { pack: 0, offset: 64 * at as u64, len: 300 },
+                        origin: Origin {
+                            file: format!("scrape-{}.jsonl", (usize::from(title) + n) % 2),
+                            record: Some(at as u64 + 1),
+                        },
+                        ingested_at: 1_800_000_000,
+                    })
+                    .collect(),
             })
             .collect();
         ArticleEntry { key, url, source: Some("paper".into()), versions }
@@ -461,14 +480,18 @@ mod tests {
             let whole = encode(&article);
             proptest::prop_assert_eq!(decode_article(&whole).unwrap(), article);
             // At worst one tag byte more than the whole form for the URL, and for each
-            // version one for each of its title, date and furniture and its capture's file.
-            proptest::prop_assert!(compact.len() <= whole.len() + 1 + 4 * titles.len());
+            // version one for each of its title, date and furniture and its (at most
+            // two) captures' files.
+            proptest::prop_assert!(compact.len() <= whole.len() + 1 + 5 * titles.len());
         }
     }
 
     #[test]
     fn an_article_leaves_out_its_key_url_and_what_repeats() {
-        let article = article_of(0, &[2, 2, 2]);
+        let mut article = article_of(4, &[4, 4, 4]);
+        for capture in article.versions.iter_mut().flat_map(|v| v.captures.iter_mut()) {
+            capture.origin.file = "scrape.jsonl".into();
+        }
         let saved = encode(&article).len() - encode_article(&article).len();
         let url = article.url.as_deref().unwrap_or_default().len();
         let first = &article.versions[0];
@@ -476,7 +499,9 @@ mod tests {
         let published = first.published.as_deref().unwrap_or_default().len();
         let attribution = first.meta.attribution.as_deref().unwrap_or_default().len();
         let file = first.captures[0].origin.file.len();
-        assert!(saved >= url + 2 * (title + published + attribution + file), "saved {saved} bytes");
+        // Three versions of two captures each: two of each version's fields repeat, and
+        // five of the six captures' files.
+        assert!(saved >= url + 2 * (title + published + attribution) + 5 * file, "saved {saved} bytes");
         let mut damaged = encode_article(&article_of(3, &[1]));
         damaged.truncate(damaged.len() - 1);
         assert!(decode_article(&damaged).is_err());

@@ -56,7 +56,13 @@ use crate::id::{ArticleId, BodyHash, RawHash};
 use crate::normalize::NormalizerVersion;
 
 /// The on-disk layout version, stored in `meta`.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
+
+/// The layout before [`FORMAT_VERSION`], read as it is: it is layout 7 without articles
+/// in their compact form ([`codec::encode_article`]), which layout 7 reads too. The first
+/// ingest marks it 7 before it writes an article, so a release that reads only 6 refuses
+/// the archive at open instead of failing on each compact article.
+pub const UPGRADED_FORMAT: u32 = 6;
 
 const META_FORMAT: &[u8] = b"format";
 const META_NORMALIZER: &[u8] = b"normalizer";
@@ -121,7 +127,7 @@ impl Store {
             .open()
             .map_err(|e| open_error(path, e))?;
         let meta = db.open_tree("meta")?;
-        let normalizer = check_versions(path, &meta)?;
+        let normalizer = check_versions(path, &meta, mode)?;
         let lost = check_committed(path, &meta)?;
         let pack_end =
             meta.get(META_PACK_END)?.map(|v| codec::decode("meta", &v)).transpose()?.unwrap_or_default();
@@ -507,7 +513,7 @@ fn ids_with_prefix<T>(
 }
 
 /// Reads the versions from `meta`, writing them on a new archive.
-fn check_versions(path: &Path, meta: &sled::Tree) -> Result<NormalizerVersion> {
+fn check_versions(path: &Path, meta: &sled::Tree, mode: OpenMode) -> Result<NormalizerVersion> {
     let read_u32 = |key: &[u8]| -> Result<Option<u32>> {
         meta.get(key)?.map(|v| v.as_ref().try_into().map(u32::from_be_bytes)).transpose().map_err(|_| {
             Error::Corrupt { tree: "meta", detail: format!("{} is not a u32", String::from_utf8_lossy(key)) }
@@ -520,10 +526,14 @@ fn check_versions(path: &Path, meta: &sled::Tree) -> Result<NormalizerVersion> {
             meta.flush()?;
             Ok(NormalizerVersion::CURRENT)
         }
-        Some(found) if found != FORMAT_VERSION => {
+        Some(found) if found != FORMAT_VERSION && found != UPGRADED_FORMAT => {
             Err(Error::FormatVersion { path: path.to_path_buf(), found, supported: FORMAT_VERSION })
         }
-        Some(_) => {
+        Some(found) => {
+            if found == UPGRADED_FORMAT && mode == OpenMode::Create {
+                meta.insert(META_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+                meta.flush()?;
+            }
             let found = read_u32(META_NORMALIZER)?
                 .ok_or_else(|| Error::Corrupt { tree: "meta", detail: "no normaliser version".into() })?;
             let version = NormalizerVersion(found);
