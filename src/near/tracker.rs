@@ -81,24 +81,23 @@ impl Tracker {
             next_segment = number + 1;
         }
         let mut groups = Groups::with_len(index.len());
-        for item in store.near_joins() {
-            let (_, joins) = item?;
-            for (body, others) in joins {
-                let unindexed = |hash: &BodyHash| Error::Corrupt {
-                    tree: "near",
-                    detail: format!("a join names unindexed body {} (run `newsvault verify`)", hash.short()),
-                };
-                let position = index.position(&body).ok_or_else(|| unindexed(&body))?;
-                let mut keys = Vec::with_capacity(others.len());
-                for other in &others {
-                    let key = groups.key_of(index.position(other).ok_or_else(|| unindexed(other))?);
-                    if !keys.contains(&key) {
-                        keys.push(key);
-                    }
+        let unindexed = |hash: &BodyHash| Error::Corrupt {
+            tree: "near",
+            detail: format!("a join names unindexed body {} (run `newsvault verify`)", hash.short()),
+        };
+        let mut keys = Vec::new();
+        store.for_each_join(|body, others| {
+            let position = index.position(body).ok_or_else(|| unindexed(body))?;
+            keys.clear();
+            for other in others {
+                let key = groups.key_of(index.position(other).ok_or_else(|| unindexed(other))?);
+                if !keys.contains(&key) {
+                    keys.push(key);
                 }
-                groups.join(position, &keys);
             }
-        }
+            groups.join(position, &keys);
+            Ok(())
+        })?;
         Ok(Tracker {
             index,
             groups,

@@ -398,6 +398,94 @@ impl<T: Clone> Repeat<T> {
     }
 }
 
+/// Decodes a batch's joins (a `Vec<Joins>` as [`encode`] wrote it) onto the end of
+/// `into`, without a vector for each join.
+pub fn decode_joins_into(tree: &'static str, bytes: &[u8], into: &mut super::FlatJoins) -> Result<()> {
+    let payload = versioned_payload(tree, bytes)?;
+    let corrupt = |detail: String| Error::Corrupt { tree, detail };
+    let ((), used) =
+        bincode::serde::seed_decode_from_slice(joins::Batch(into), payload, bincode::config::standard())
+            .map_err(|e| corrupt(e.to_string()))?;
+    if used != payload.len() {
+        return Err(corrupt(format!("{} trailing bytes", payload.len() - used)));
+    }
+    Ok(())
+}
+
+/// serde visitors that read a batch of joins, `[(body, [member, ...]), ...]`, straight
+/// into [`super::FlatJoins`].
+mod joins {
+    use serde::de::{DeserializeSeed, Deserializer, Error as _, SeqAccess, Visitor};
+
+    use super::super::FlatJoins;
+    use crate::id::BodyHash;
+
+    /// The batch: a sequence of joins.
+    pub struct Batch<'a>(pub &'a mut FlatJoins);
+    /// One join: a tuple of a body and its members.
+    struct Join<'a>(&'a mut FlatJoins);
+    /// A join's members: a sequence of hashes.
+    struct Members<'a>(&'a mut FlatJoins);
+
+    impl<'de> DeserializeSeed<'de> for Batch<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Batch<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a sequence of joins")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(Join(&mut *self.0))?.is_some() {}
+            Ok(())
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for Join<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_tuple(2, self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Join<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a body and its members")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let body: BodyHash = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(0, &self))?;
+            self.0.start_join(body);
+            seq.next_element_seed(Members(&mut *self.0))?
+                .ok_or_else(|| A::Error::invalid_length(1, &"a join"))
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for Members<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Members<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a sequence of body hashes")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(member) = seq.next_element()? {
+                self.0.push_member(member);
+            }
+            Ok(())
+        }
+    }
+}
+
 fn versioned_payload<'a>(tree: &'static str, bytes: &'a [u8]) -> Result<&'a [u8]> {
     match bytes.split_first() {
         Some((&VALUE_VERSION, payload)) => Ok(payload),
@@ -505,6 +593,28 @@ mod tests {
         let mut damaged = encode_article(&article_of(3, &[1]));
         damaged.truncate(damaged.len() - 1);
         assert!(decode_article(&damaged).is_err());
+    }
+
+    #[test]
+    fn joins_read_flat_as_they_were_written_batch_after_batch() {
+        let hash = |n: u8| BodyHash([n; 32]);
+        let first: Vec<super::super::Joins> =
+            vec![(hash(3), vec![hash(1)]), (hash(4), vec![hash(1), hash(2)])];
+        let second: Vec<super::super::Joins> = vec![(hash(9), vec![]), (hash(7), vec![hash(4)])];
+        let mut flat = super::super::FlatJoins::default();
+        decode_joins_into("near", &encode(&first), &mut flat).unwrap();
+        decode_joins_into("near", &encode(&Vec::<super::super::Joins>::new()), &mut flat).unwrap();
+        decode_joins_into("near", &encode(&second), &mut flat).unwrap();
+        let read: Vec<(BodyHash, Vec<BodyHash>)> =
+            flat.iter().map(|(body, others)| (*body, others.to_vec())).collect();
+        assert_eq!(read, [first.clone(), second.clone()].concat());
+        assert_eq!(flat.len(), 4);
+        let mut cut = encode(&second);
+        cut.truncate(cut.len() - 5);
+        assert!(decode_joins_into("near", &cut, &mut flat).is_err());
+        let mut longer = encode(&second);
+        longer.push(0);
+        assert!(decode_joins_into("near", &longer, &mut super::super::FlatJoins::default()).is_err());
     }
 
     #[test]
