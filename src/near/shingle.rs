@@ -47,13 +47,7 @@ fn word_hashes(text: &str) -> Vec<u64> {
                 word.push(c.to_ascii_lowercase());
                 continue;
             }
-        } else if let Some(lower) = latin1_word_char(c) {
-            if let Some(lower) = lower {
-                word.push(lower);
-                continue;
-            }
-        } else if c.is_alphanumeric() {
-            word.extend(c.to_lowercase());
+        } else if push_lower_word_char(&mut word, c) {
             continue;
         }
         if !word.is_empty() {
@@ -65,6 +59,18 @@ fn word_hashes(text: &str) -> Vec<u64> {
         hashes.push(xxh3_64(word.as_bytes()));
     }
     hashes
+}
+
+/// Appends the lower case of a non-ASCII character to `word` if it is a word character
+/// (alphanumeric); false, appending nothing, if it is not.
+fn push_lower_word_char(word: &mut String, c: char) -> bool {
+    match latin1_word_char(c) {
+        Some(Some(lower)) => word.push(lower),
+        Some(None) => return false,
+        None if c.is_alphanumeric() => word.extend(c.to_lowercase()),
+        None => return false,
+    }
+    true
 }
 
 /// For a character of Latin-1's upper half (`Some`): its lower case if it is a word
