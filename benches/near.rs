@@ -35,7 +35,7 @@ fn stages(c: &mut Criterion) {
     });
     let sets: Vec<Vec<u64>> = sample.iter().map(|t| shingle::shingles(t)).collect();
     c.bench_function("band keys of 200 bodies", |b| {
-        b.iter(|| sets.iter().map(|s| minhash::band_keys(s)[0]).fold(0u64, |a, k| a ^ k))
+        b.iter(|| sets.iter().map(|s| minhash::band_keys(s)[0]).fold(0u32, |a, k| a ^ k))
     });
 
     let mut index = LshIndex::new();

@@ -194,33 +194,85 @@ fn a_value_from_another_format_version_is_named_not_misread() {
     assert_caught(&archive, "article format version 7, this newsvault reads 1 and 2");
 }
 
-#[test]
-fn an_archive_of_the_layout_before_is_read_and_marked_current_by_an_ingest() {
-    let dir = tempfile::tempdir().unwrap();
-    let (archive, _) = sound_archive(dir.path());
-    let format = |archive: &std::path::Path| {
-        let db = sled::open(archive).unwrap();
-        let value = db.open_tree("meta").unwrap().get("format").unwrap().unwrap();
-        drop(db);
-        wait_for_release(archive);
-        u32::from_be_bytes(value.as_ref().try_into().unwrap())
-    };
-    let db = sled::open(&archive).unwrap();
-    let before = newsvault::store::UPGRADED_FORMAT;
+/// The layout version an archive records.
+fn format(archive: &Path) -> u32 {
+    let db = sled::open(archive).unwrap();
+    let value = db.open_tree("meta").unwrap().get("format").unwrap().unwrap();
+    drop(db);
+    wait_for_release(archive);
+    u32::from_be_bytes(value.as_ref().try_into().unwrap())
+}
+
+/// Marks a sound archive as written in layout `before`; for layout 7, also rewrites its
+/// index segments as that layout wrote them: bincode, with 64-bit band keys whose high
+/// halves are noise (the keys those bodies had).
+fn as_layout(archive: &Path, before: u32) {
+    let db = sled::open(archive).unwrap();
     db.open_tree("meta").unwrap().insert("format", &before.to_be_bytes()).unwrap();
+    if before == 7 {
+        let near = db.open_tree("near").unwrap();
+        for item in near.scan_prefix(b"s") {
+            let (key, value) = item.unwrap();
+            let entries = codec::decode_segment("near", &value).unwrap();
+            let wide: Vec<(newsvault::id::BodyHash, [u64; newsvault::near::minhash::BANDS])> = entries
+                .into_iter()
+                .map(|(hash, keys)| {
+                    (hash, keys.map(|k| u64::from(k) | (u64::from(k.rotate_left(7) ^ 0x5A5A) << 32)))
+                })
+                .collect();
+            near.insert(key, codec::encode(&wide)).unwrap();
+        }
+    }
     db.flush().unwrap();
     drop(db);
-    wait_for_release(&archive);
-    let listed = newsvault(&archive).arg("list").assert().success().get_output().stdout.clone();
-    assert!(!listed.is_empty());
-    assert_eq!(format(&archive), before, "a reader leaves the layout as it found it");
-    newsvault(&archive)
-        .args(["ingest", "--captured-at", "2030-02-01T00:00:00Z"])
-        .arg(fixture("revised-lighthouse.txt"))
-        .assert()
-        .success();
-    assert_eq!(format(&archive), newsvault::store::FORMAT_VERSION);
-    newsvault(&archive).arg("verify").assert().success();
+    wait_for_release(archive);
+}
+
+/// Each layout before the current one is read as it is, and the first ingest marks it
+/// current; a body ingested then is still found near the ones the old layout indexed.
+#[test]
+fn an_archive_of_a_layout_before_is_read_and_marked_current_by_an_ingest() {
+    for before in newsvault::store::UPGRADED_FORMATS {
+        let dir = tempfile::tempdir().unwrap();
+        let (archive, _) = sound_archive(dir.path());
+        as_layout(&archive, before);
+        let listed = newsvault(&archive).args(["list", "--json", "--title", "Lighthouse"]).assert().success();
+        let listed = String::from_utf8_lossy(&listed.get_output().stdout).to_string();
+        assert_eq!(format(&archive), before, "a reader leaves the layout as it found it");
+        let article: Value =
+            serde_json::from_str(listed.lines().next().expect("the lighthouse is listed")).unwrap();
+        let shown = newsvault(&archive)
+            .args(["show", "--json"])
+            .arg(article["id"].as_str().unwrap())
+            .assert()
+            .success();
+        let shown: Value = serde_json::from_slice(&shown.get_output().stdout).unwrap();
+        let copy = serde_json::json!({
+            "url": "https://example.org/lighthouse-copy",
+            "title": "Keepers relight the cape lamp",
+            "body": format!("{} The copy adds one line of its own.", shown["body"].as_str().unwrap()),
+        });
+        newsvault(&archive)
+            .args(["ingest", "--captured-at", "2030-02-01T00:00:00Z", "-"])
+            .write_stdin(format!("{copy}\n"))
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("1 of them near-duplicates"));
+        assert_eq!(
+            format(&archive),
+            newsvault::store::FORMAT_VERSION,
+            "after an ingest into layout {before}"
+        );
+        let near = newsvault(&archive)
+            .args(["near", "--json", "https://example.org/lighthouse-copy"])
+            .assert()
+            .success();
+        assert!(
+            String::from_utf8_lossy(&near.get_output().stdout).contains(shown["hash"].as_str().unwrap()),
+            "layout {before}: the copy is near the version the old layout indexed"
+        );
+        newsvault(&archive).arg("verify").assert().success();
+    }
 }
 
 #[test]

@@ -3,9 +3,9 @@
 //! persisted as segments in the store and rebuilt from them when an ingest starts.
 //! Never decides similarity: it only proposes candidates.
 //!
-//! A bucket is a chain through the bodies, newest first: the table maps a band key to
-//! the last body indexed with it, and each body keeps, per band, the body indexed with
-//! that key before it. Twelve bytes per distinct key and four per body and band, where
+//! A bucket is a chain through the bodies, newest first: each band's table maps a band
+//! key to the last body indexed with it, and each body keeps, per band, the body indexed
+//! with that key before it. Eight bytes per distinct key and four per body and band, where
 //! a vector per bucket took four times that at a million bodies.
 
 use rustc_hash::FxHashMap;
@@ -22,14 +22,43 @@ const NONE: u32 = u32::MAX;
 pub const CHAIN_LIMIT: usize = 64;
 
 /// Band key -> bodies with that band.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LshIndex {
     bodies: Vec<BodyHash>,
     // Fx hashing: the keys are already uniform hashes (BLAKE3, xxh3), and the default
     // SipHash was a third of loading the table of a million bodies.
     positions: FxHashMap<BodyHash, u32>,
-    newest: FxHashMap<u64, u32>,
+    // One table per band. Keys are 32 bits, so two bands' keys can be equal by chance;
+    // in one shared table such a pair would splice one band's chain onto another's and
+    // hide the bodies behind it. Twenty tables of a million keys also grow in small
+    // steps, where one of twenty million doubled at once (holding both sizes, some
+    // 650 MB, for a moment at a million bodies).
+    bands: Vec<Band>,
+}
+
+/// One band's buckets.
+#[derive(Debug, Default)]
+struct Band {
+    /// Band key -> the newest body with it.
+    newest: FxHashMap<u32, u32>,
+    /// Per body: the body indexed with the same key before it.
     earlier: Vec<u32>,
+}
+
+impl Band {
+    fn push(&mut self, key: u32, position: u32) {
+        self.earlier.push(self.newest.insert(key, position).unwrap_or(NONE));
+    }
+}
+
+impl Default for LshIndex {
+    fn default() -> Self {
+        LshIndex {
+            bodies: Vec::new(),
+            positions: FxHashMap::default(),
+            bands: (0..BANDS).map(|_| Band::default()).collect(),
+        }
+    }
 }
 
 impl LshIndex {
@@ -55,17 +84,22 @@ impl LshIndex {
 
     /// Indexes a body; false if it was already.
     pub fn insert(&mut self, hash: BodyHash, keys: &BandKeys) -> bool {
+        let Some(position) = self.add_body(hash) else { return false };
+        for (band, key) in self.bands.iter_mut().zip(keys) {
+            band.push(*key, position);
+        }
+        true
+    }
+
+    /// Gives a body not indexed yet its position.
+    fn add_body(&mut self, hash: BodyHash) -> Option<u32> {
         if self.contains(&hash) {
-            return false;
+            return None;
         }
         let position = self.bodies.len() as u32;
         self.bodies.push(hash);
         self.positions.insert(hash, position);
-        // Band keys are seeded by band, so a key belongs to one band only.
-        for key in keys {
-            self.earlier.push(self.newest.insert(*key, position).unwrap_or(NONE));
-        }
-        true
+        Some(position)
     }
 
     /// A body's position (the order it was indexed in).
@@ -90,7 +124,7 @@ impl LshIndex {
         let mut heads: Vec<(usize, u32)> = keys
             .iter()
             .enumerate()
-            .filter_map(|(band, key)| self.newest.get(key).map(|&at| (band, at)))
+            .filter_map(|(band, key)| self.bands[band].newest.get(key).map(|&at| (band, at)))
             .collect();
         for _ in 0..limit.unwrap_or(usize::MAX) {
             if heads.is_empty() {
@@ -98,7 +132,7 @@ impl LshIndex {
             }
             heads.retain_mut(|(band, at)| {
                 found.push(*at);
-                *at = self.earlier[*at as usize * BANDS + *band];
+                *at = self.bands[*band].earlier[*at as usize];
                 *at != NONE
             });
         }
@@ -124,13 +158,13 @@ mod tests {
         let mut index = LshIndex::new();
         let a = BodyHash([1; 32]);
         let b = BodyHash([2; 32]);
-        let mut keys_a = [0u64; super::super::minhash::BANDS];
+        let mut keys_a = [0u32; super::super::minhash::BANDS];
         let mut keys_b = keys_a;
         for (i, k) in keys_a.iter_mut().enumerate() {
-            *k = i as u64;
+            *k = i as u32;
         }
         for (i, k) in keys_b.iter_mut().enumerate() {
-            *k = 100 + i as u64;
+            *k = 100 + i as u32;
         }
         keys_b[3] = 3;
         keys_b[4] = 4;
@@ -146,12 +180,31 @@ mod tests {
     }
 
     #[test]
+    fn equal_keys_in_different_bands_do_not_hide_each_others_bodies() {
+        let mut index = LshIndex::new();
+        let keys = |first: u32, second: u32, rest: u32| {
+            let mut keys = [0u32; super::super::minhash::BANDS];
+            keys.iter_mut().enumerate().for_each(|(band, k)| *k = rest + band as u32);
+            keys[0] = first;
+            keys[1] = second;
+            keys
+        };
+        let a = BodyHash([1; 32]);
+        let b = BodyHash([2; 32]);
+        index.insert(a, &keys(5, 100, 1000));
+        // b's second band has the key a's first band has.
+        index.insert(b, &keys(200, 5, 2000));
+        assert_eq!(index.candidates(&keys(5, 300, 3000), None), vec![0]);
+        assert_eq!(index.candidates(&keys(400, 5, 4000), None), vec![1]);
+    }
+
+    #[test]
     fn a_crowded_bucket_gives_its_newest_bodies() {
         let mut index = LshIndex::new();
-        let shared = [7u64; super::super::minhash::BANDS];
+        let shared = [7u32; super::super::minhash::BANDS];
         for n in 0..(CHAIN_LIMIT as u32 + 10) {
             let mut keys = shared;
-            keys[1..].iter_mut().enumerate().for_each(|(i, k)| *k = 1000 * u64::from(n) + i as u64 + 1);
+            keys[1..].iter_mut().enumerate().for_each(|(i, k)| *k = 1000 * n + i as u32 + 100);
             let mut hash = [0u8; 32];
             hash[..4].copy_from_slice(&n.to_le_bytes());
             index.insert(BodyHash(hash), &keys);

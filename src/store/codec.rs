@@ -13,6 +13,7 @@ use super::model::{ArticleEntry, CaptureEntry, Link, VersionEntry};
 use super::pack::Location;
 use crate::error::{Error, Result};
 use crate::id::{BodyHash, RawHash};
+use crate::near::minhash::{self, BANDS, BandKeys};
 use crate::record::{ArticleKey, Origin, PageMeta};
 
 /// The version byte written before every stored value (articles in their compact
@@ -412,6 +413,65 @@ pub fn decode_joins_into(tree: &'static str, bytes: &[u8], into: &mut super::Fla
     Ok(())
 }
 
+/// The version byte of an index segment in its fixed layout ([`encode_segment`]).
+/// Segments written before it (version [`VALUE_VERSION`], 64-bit band keys in bincode)
+/// are still read.
+pub const SEGMENT_VERSION: u8 = 2;
+
+/// Bytes of one body in a segment: its hash, then its band keys, little-endian.
+const SEGMENT_ENTRY: usize = 32 + 4 * BANDS;
+
+/// Encodes an index segment: the version byte, then each body's hash and band keys at
+/// a fixed width. Random keys take their whole width anyway, and bincode's variable
+/// integers spent a ninth more on them.
+pub fn encode_segment(entries: &[(BodyHash, BandKeys)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + entries.len() * SEGMENT_ENTRY);
+    out.push(SEGMENT_VERSION);
+    for (hash, keys) in entries {
+        out.extend_from_slice(&hash.0);
+        for key in keys {
+            out.extend_from_slice(&key.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// Decodes an index segment of either version: 64-bit keys of the older one are
+/// narrowed as [`minhash::band_keys`] narrows them now.
+pub fn decode_segment(tree: &'static str, bytes: &[u8]) -> Result<Vec<(BodyHash, BandKeys)>> {
+    let corrupt = |detail: String| Error::Corrupt { tree, detail };
+    match bytes.split_first() {
+        Some((&SEGMENT_VERSION, payload)) => {
+            if payload.len() % SEGMENT_ENTRY != 0 {
+                return Err(corrupt(format!(
+                    "an index segment of {} bytes is not whole entries of {SEGMENT_ENTRY}",
+                    payload.len()
+                )));
+            }
+            Ok(payload.chunks_exact(SEGMENT_ENTRY).map(segment_entry).collect())
+        }
+        Some((&VALUE_VERSION, _)) => {
+            let wide: Vec<(BodyHash, [u64; BANDS])> = decode(tree, bytes)?;
+            Ok(wide.into_iter().map(|(hash, keys)| (hash, keys.map(minhash::narrow))).collect())
+        }
+        Some((other, _)) => Err(corrupt(format!(
+            "index segment format version {other}, this newsvault reads {VALUE_VERSION} and {SEGMENT_VERSION}"
+        ))),
+        None => Err(corrupt("empty value".into())),
+    }
+}
+
+/// One entry of a fixed-layout segment, `SEGMENT_ENTRY` bytes long.
+fn segment_entry(entry: &[u8]) -> (BodyHash, BandKeys) {
+    let (hash, keys) = entry.split_at(32);
+    let hash = BodyHash(hash.try_into().expect("an entry opens with 32 bytes of hash, by its length"));
+    let keys = std::array::from_fn(|band| {
+        let at = band * 4;
+        u32::from_le_bytes(keys[at..at + 4].try_into().expect("four bytes per key, by the entry's length"))
+    });
+    (hash, keys)
+}
+
 /// serde visitors that read a batch of joins, `[(body, [member, ...]), ...]`, straight
 /// into [`super::FlatJoins`].
 mod joins {
@@ -500,6 +560,36 @@ fn versioned_payload<'a>(tree: &'static str, bytes: &'a [u8]) -> Result<&'a [u8]
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn segments_round_trip_and_older_ones_read_with_narrowed_keys() {
+        let entries: Vec<(BodyHash, BandKeys)> = (0..3u8)
+            .map(|n| {
+                (BodyHash([n; 32]), std::array::from_fn(|band| (u32::from(n) << 24) | (band as u32 * 977)))
+            })
+            .collect();
+        let bytes = encode_segment(&entries);
+        assert_eq!(bytes.len(), 1 + 3 * SEGMENT_ENTRY);
+        assert_eq!(decode_segment("near", &bytes).unwrap(), entries);
+        assert_eq!(decode_segment("near", &encode_segment(&[])).unwrap(), Vec::new());
+        let wide: Vec<(BodyHash, [u64; BANDS])> = entries
+            .iter()
+            .map(|(hash, keys)| (*hash, keys.map(|k| u64::from(k) | 0xABCD_0000_0000_0000)))
+            .collect();
+        assert_eq!(decode_segment("near", &encode(&wide)).unwrap(), entries);
+    }
+
+    #[test]
+    fn cut_or_unknown_segments_are_errors() {
+        let bytes = encode_segment(&[(BodyHash([9; 32]), [1; BANDS])]);
+        let cut = decode_segment("near", &bytes[..bytes.len() - 1]).unwrap_err().to_string();
+        assert!(cut.contains("not whole entries"), "{cut}");
+        let mut other = bytes.clone();
+        other[0] = 9;
+        let unknown = decode_segment("near", &other).unwrap_err().to_string();
+        assert!(unknown.contains("format version 9"), "{unknown}");
+        assert!(decode_segment("near", &[]).is_err());
+    }
 
     #[test]
     fn values_round_trip() {

@@ -56,13 +56,15 @@ use crate::id::{ArticleId, BodyHash, RawHash};
 use crate::normalize::NormalizerVersion;
 
 /// The on-disk layout version, stored in `meta`.
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
 
-/// The layout before [`FORMAT_VERSION`], read as it is: it is layout 7 without articles
-/// in their compact form ([`codec::encode_article`]), which layout 7 reads too. The first
-/// ingest marks it 7 before it writes an article, so a release that reads only 6 refuses
-/// the archive at open instead of failing on each compact article.
-pub const UPGRADED_FORMAT: u32 = 6;
+/// The layouts before [`FORMAT_VERSION`], read as they are: 7 is layout 8 with index
+/// segments of 64-bit band keys ([`codec::decode_segment`] reads both), and 6 is 7
+/// without articles in their compact form ([`codec::encode_article`], which layout 7
+/// reads too). The first ingest marks such an archive 8 before it writes anything, so a
+/// release that reads only an older layout refuses the archive at open instead of
+/// failing on each value it cannot read.
+pub const UPGRADED_FORMATS: [u32; 2] = [6, 7];
 
 const META_FORMAT: &[u8] = b"format";
 const META_NORMALIZER: &[u8] = b"normalizer";
@@ -403,7 +405,7 @@ impl Store {
         joins: &[Joins],
     ) -> Result<()> {
         let mut batch = sled::Batch::default();
-        batch.insert(&near_key(b's', &[&number.to_be_bytes()])[..], codec::encode(&entries));
+        batch.insert(&near_key(b's', &[&number.to_be_bytes()])[..], codec::encode_segment(entries));
         if !joins.is_empty() {
             batch.insert(&near_key(b'j', &[&number.to_be_bytes()])[..], codec::encode(&joins));
         }
@@ -413,13 +415,13 @@ impl Store {
 
     /// Every index segment with its number, in the order written.
     pub fn near_segments(&self) -> impl Iterator<Item = Result<(u64, Vec<(BodyHash, BandKeys)>)>> + '_ {
-        self.numbered(b's')
+        self.numbered(b's', |value| codec::decode_segment("near", value))
     }
 
     /// The joins of every segment with its number, in the order written: replayed in
     /// order they rebuild the near-duplicate groups.
     pub fn near_joins(&self) -> impl Iterator<Item = Result<(u64, Vec<Joins>)>> + '_ {
-        self.numbered(b'j')
+        self.numbered(b'j', |value| codec::decode("near", value))
     }
 
     /// Every join, in the order made, as flat lists: for a caller that reads them more
@@ -448,14 +450,15 @@ impl Store {
         Ok(())
     }
 
-    fn numbered<T: serde::de::DeserializeOwned>(
+    fn numbered<T>(
         &self,
         kind: u8,
+        decode: impl Fn(&[u8]) -> Result<T> + 'static,
     ) -> impl Iterator<Item = Result<(u64, T)>> + '_ {
-        scan(self.near.scan_prefix([kind])).map(|item| {
+        scan(self.near.scan_prefix([kind])).map(move |item| {
             let (key, value) = item?;
             let number = key.get(1..).and_then(|n| n.try_into().ok()).map(u64::from_be_bytes);
-            Ok((number.ok_or_else(|| near_corrupt(&key))?, codec::decode("near", &value)?))
+            Ok((number.ok_or_else(|| near_corrupt(&key))?, decode(&value)?))
         })
     }
 
@@ -602,11 +605,11 @@ fn check_versions(path: &Path, meta: &sled::Tree, mode: OpenMode) -> Result<Norm
             meta.flush()?;
             Ok(NormalizerVersion::CURRENT)
         }
-        Some(found) if found != FORMAT_VERSION && found != UPGRADED_FORMAT => {
+        Some(found) if found != FORMAT_VERSION && !UPGRADED_FORMATS.contains(&found) => {
             Err(Error::FormatVersion { path: path.to_path_buf(), found, supported: FORMAT_VERSION })
         }
         Some(found) => {
-            if found == UPGRADED_FORMAT && mode == OpenMode::Create {
+            if UPGRADED_FORMATS.contains(&found) && mode == OpenMode::Create {
                 meta.insert(META_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
                 meta.flush()?;
             }
