@@ -274,7 +274,7 @@ impl Archive {
             }
         }
         self.compress_bodies(&mut fresh)?;
-        let mut staged = self.stage_blobs(fresh.iter_mut())?;
+        let mut staged = self.stage_blobs(fresh.iter_mut(), &mut run.near)?;
         let mut changed = Changed::default();
         let mut captured = 0;
         for prepared in fresh {
@@ -346,9 +346,14 @@ impl Archive {
         Ok(())
     }
 
-    /// Appends the batch's new bodies and raw captures to the pack, each once, and
-    /// makes them durable before anything in sled points at them.
-    fn stage_blobs<'a>(&self, batch: impl Iterator<Item = &'a mut Prepared>) -> Result<Staged> {
+    /// Appends the batch's new bodies and raw captures to the pack, each once, with the
+    /// index segment and joins of the bodies it indexed, and makes them durable before
+    /// anything in sled points at them.
+    fn stage_blobs<'a>(
+        &self,
+        batch: impl Iterator<Item = &'a mut Prepared>,
+        near: &mut Tracker,
+    ) -> Result<Staged> {
         let mut staged = Staged::default();
         for prepared in batch {
             // Only the first record of each body the archive lacks has one (see
@@ -366,6 +371,7 @@ impl Archive {
                 staged.raws.insert(raw_key, self.store.stage_raw(&prepared.raw_hash, &blob)?);
             }
         }
+        near.stage_segment(&self.store)?;
         self.store.write_staged()?;
         Ok(staged)
     }

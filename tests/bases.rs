@@ -44,8 +44,23 @@ fn ingest(archive: &Path, input: &Path, lines: &[String]) -> Value {
     serde_json::from_slice(&out.get_output().stdout).unwrap()
 }
 
+/// Bytes of the bodies and raw captures in the packs (kinds 1 and 2; the index's
+/// segments and joins are counted out), walking each pack by its documented layout:
+/// kind, hash (32), length (u32 little-endian), stored bytes.
 fn pack_bytes(archive: &Path) -> u64 {
-    std::fs::read_dir(archive.join("packs")).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum()
+    let mut total = 0;
+    for entry in std::fs::read_dir(archive.join("packs")).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let mut at = 0;
+        while at < bytes.len() {
+            let len = u32::from_le_bytes(bytes[at + 33..at + 37].try_into().unwrap()) as usize;
+            if matches!(bytes[at], 1 | 2) {
+                total += (37 + len) as u64;
+            }
+            at += 37 + len;
+        }
+    }
+    total
 }
 
 fn body_of(archive: &Path, reference: &str) -> String {

@@ -171,14 +171,35 @@ fn a_capture_pointing_at_another_raw_capture_and_a_join_with_an_unknown_body_are
     });
     damage(&archive, "near", |near| {
         // The joins of the first segment (key `j` + segment number): one now names a
-        // body the archive does not hold.
+        // body the archive does not hold (written back in sled, as layout 7 kept them).
         let (key, value) = near.scan_prefix(b"j").next().unwrap().unwrap();
-        let mut joins: Vec<newsvault::store::Joins> = codec::decode("near", &value).unwrap();
+        let mut joins: Vec<newsvault::store::Joins> =
+            codec::decode("near", &near_content(&archive, &value)).unwrap();
         joins[0].1[0] = newsvault::id::BodyHash([7; 32]);
         near.insert(key, codec::encode(&joins)).unwrap();
     });
     assert_caught(&archive, "is not the one recorded");
     assert_caught(&archive, "which is not a stored, indexed body");
+}
+
+#[test]
+fn a_changed_byte_in_an_index_segment_in_a_pack_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = sound_archive(dir.path());
+    let db = sled::open(&archive).unwrap();
+    let (_, value) = db.open_tree("near").unwrap().scan_prefix(b"s").next().unwrap().unwrap();
+    drop(db);
+    wait_for_release(&archive);
+    let codec::NearValue::InPack(at, _) = codec::near_value("near", &value).unwrap() else {
+        panic!("the current layout keeps segments in the packs")
+    };
+    let path = archive.join("packs").join(format!("{:08}.pack", at.pack));
+    let mut pack = std::fs::read(&path).unwrap();
+    // A byte of a band key: the fixed layout would read it without complaint.
+    let at_key = at.offset as usize + newsvault::store::pack::HEADER_LEN + 1 + 32 + 5;
+    pack[at_key] ^= 0x10;
+    std::fs::write(&path, pack).unwrap();
+    assert_caught(&archive, "the index segment there does not hash to the one recorded");
 }
 
 #[test]
@@ -203,24 +224,40 @@ fn format(archive: &Path) -> u32 {
     u32::from_be_bytes(value.as_ref().try_into().unwrap())
 }
 
-/// Marks a sound archive as written in layout `before`; for layout 7, also rewrites its
-/// index segments as that layout wrote them: bincode, with 64-bit band keys whose high
-/// halves are noise (the keys those bodies had).
+/// The content a `near` value points at in a pack.
+fn near_content(archive: &Path, value: &[u8]) -> Vec<u8> {
+    let codec::NearValue::InPack(at, _) = codec::near_value("near", value).unwrap() else {
+        panic!("the current layout keeps near values in the packs")
+    };
+    let pack = std::fs::read(archive.join("packs").join(format!("{:08}.pack", at.pack))).unwrap();
+    let start = at.offset as usize + newsvault::store::pack::HEADER_LEN;
+    pack[start..start + at.len as usize].to_vec()
+}
+
+/// Marks a sound archive as written in layout `before`; for layout 7, also puts its
+/// index segments and joins back in sled's values as that layout wrote them: bincode,
+/// with 64-bit band keys whose high halves are noise (the keys those bodies had).
 fn as_layout(archive: &Path, before: u32) {
     let db = sled::open(archive).unwrap();
     db.open_tree("meta").unwrap().insert("format", &before.to_be_bytes()).unwrap();
     if before == 7 {
         let near = db.open_tree("near").unwrap();
-        for item in near.scan_prefix(b"s") {
+        for item in near.iter() {
             let (key, value) = item.unwrap();
-            let entries = codec::decode_segment("near", &value).unwrap();
-            let wide: Vec<(newsvault::id::BodyHash, [u64; newsvault::near::minhash::BANDS])> = entries
-                .into_iter()
-                .map(|(hash, keys)| {
-                    (hash, keys.map(|k| u64::from(k) | (u64::from(k.rotate_left(7) ^ 0x5A5A) << 32)))
-                })
-                .collect();
-            near.insert(key, codec::encode(&wide)).unwrap();
+            let content = near_content(archive, &value);
+            let inline = if key[0] == b's' {
+                let entries = codec::decode_segment("near", &content).unwrap();
+                let wide: Vec<(newsvault::id::BodyHash, [u64; newsvault::near::minhash::BANDS])> = entries
+                    .into_iter()
+                    .map(|(hash, keys)| {
+                        (hash, keys.map(|k| u64::from(k) | (u64::from(k.rotate_left(7) ^ 0x5A5A) << 32)))
+                    })
+                    .collect();
+                codec::encode(&wide)
+            } else {
+                content
+            };
+            near.insert(key, inline).unwrap();
         }
     }
     db.flush().unwrap();

@@ -19,7 +19,7 @@ use super::minhash::{self, BandKeys};
 use super::shingle::{self, Similarity};
 use crate::error::{Error, Result};
 use crate::id::BodyHash;
-use crate::store::{Joins, Store};
+use crate::store::{Joins, StagedNear, Store};
 
 /// Shingle sets kept in memory for verification: revisions and copies tend to arrive
 /// close together, so recent bodies are the likely candidates.
@@ -65,6 +65,7 @@ pub struct Tracker {
     cache_order: VecDeque<BodyHash>,
     pending: Vec<(BodyHash, BandKeys)>,
     pending_joins: Vec<Joins>,
+    staged: Option<StagedNear>,
     next_segment: u64,
 }
 
@@ -105,6 +106,7 @@ impl Tracker {
             cache_order: VecDeque::new(),
             pending: Vec::new(),
             pending_joins: Vec::new(),
+            staged: None,
             next_segment,
         })
     }
@@ -167,15 +169,22 @@ impl Tracker {
         Ok(kept)
     }
 
-    /// Writes the bodies indexed since the last call as one segment, with the joins
-    /// indexing them made, in one atomic batch. A body counts as indexed only once its
-    /// segment is written, so a crash before that has the next ingest index it again
-    /// and place it in the same groups.
-    pub fn write_segment(&mut self, store: &Store) -> Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
+    /// Queues the bodies indexed since the last segment, with the joins indexing them
+    /// made, for the pack, to be made durable with the batch's bodies.
+    pub fn stage_segment(&mut self, store: &Store) -> Result<()> {
+        if !self.pending.is_empty() {
+            self.staged = Some(store.stage_near_batch(&self.pending, &self.pending_joins)?);
         }
-        store.put_near_batch(self.next_segment, &self.pending, &self.pending_joins)?;
+        Ok(())
+    }
+
+    /// Records the staged segment and its joins, in one atomic batch, once the pack
+    /// holds them. A body counts as indexed only once its segment is recorded, so a
+    /// crash before that has the next ingest index it again and place it in the same
+    /// groups.
+    pub fn write_segment(&mut self, store: &Store) -> Result<()> {
+        let Some(staged) = self.staged.take() else { return Ok(()) };
+        store.put_near_batch(self.next_segment, staged)?;
         self.next_segment += 1;
         self.pending.clear();
         self.pending_joins.clear();

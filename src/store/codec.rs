@@ -413,6 +413,58 @@ pub fn decode_joins_into(tree: &'static str, bytes: &[u8], into: &mut super::Fla
     Ok(())
 }
 
+/// The version byte of a `near` value that holds no content but says where it is in
+/// a pack: the location (pack u32, offset u64, length u32, little-endian), then the
+/// hash of the stored bytes.
+pub const IN_PACK_VERSION: u8 = 3;
+
+const IN_PACK_LEN: usize = 1 + 4 + 8 + 4 + 32;
+
+/// A `near` value as stored: its content itself (layout 7), or where that is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NearValue<'a> {
+    /// The content, as [`decode_segment`] and [`decode_joins_into`] read it.
+    Inline(&'a [u8]),
+    /// Where the content is, and the hash of its stored bytes.
+    InPack(Location, [u8; 32]),
+}
+
+/// Encodes where a `near` value's content is.
+pub fn encode_in_pack(at: Location, hash: &[u8; 32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(IN_PACK_LEN);
+    out.push(IN_PACK_VERSION);
+    out.extend_from_slice(&at.pack.to_le_bytes());
+    out.extend_from_slice(&at.offset.to_le_bytes());
+    out.extend_from_slice(&at.len.to_le_bytes());
+    out.extend_from_slice(hash);
+    out
+}
+
+/// Reads a `near` value: its content, or where that is.
+pub fn near_value<'a>(tree: &'static str, bytes: &'a [u8]) -> Result<NearValue<'a>> {
+    match bytes.first() {
+        Some(&IN_PACK_VERSION) if bytes.len() == IN_PACK_LEN => {
+            let field = |from: usize, to: usize| &bytes[from..to];
+            let at = Location {
+                pack: u32::from_le_bytes(field(1, 5).try_into().expect("four bytes, by the value's length")),
+                offset: u64::from_le_bytes(
+                    field(5, 13).try_into().expect("eight bytes, by the value's length"),
+                ),
+                len: u32::from_le_bytes(field(13, 17).try_into().expect("four bytes, by the value's length")),
+            };
+            Ok(NearValue::InPack(
+                at,
+                field(17, IN_PACK_LEN).try_into().expect("32 bytes, by the value's length"),
+            ))
+        }
+        Some(&IN_PACK_VERSION) => Err(Error::Corrupt {
+            tree,
+            detail: format!("a pack location of {} bytes where it takes {IN_PACK_LEN}", bytes.len()),
+        }),
+        _ => Ok(NearValue::Inline(bytes)),
+    }
+}
+
 /// The version byte of an index segment in its fixed layout ([`encode_segment`]).
 /// Segments written before it (version [`VALUE_VERSION`], 64-bit band keys in bincode)
 /// are still read.
@@ -577,6 +629,17 @@ mod tests {
             .map(|(hash, keys)| (*hash, keys.map(|k| u64::from(k) | 0xABCD_0000_0000_0000)))
             .collect();
         assert_eq!(decode_segment("near", &encode(&wide)).unwrap(), entries);
+    }
+
+    #[test]
+    fn near_values_say_where_their_content_is_or_hold_it() {
+        let at = Location { pack: 3, offset: 1 << 33, len: 70_000 };
+        let value = encode_in_pack(at, &[5; 32]);
+        assert_eq!(near_value("near", &value).unwrap(), NearValue::InPack(at, [5; 32]));
+        let inline = encode(&vec![(BodyHash([1; 32]), vec![BodyHash([2; 32])])]);
+        assert_eq!(near_value("near", &inline).unwrap(), NearValue::Inline(&inline));
+        let cut = near_value("near", &value[..value.len() - 1]).unwrap_err().to_string();
+        assert!(cut.contains("a pack location of 48 bytes"), "{cut}");
     }
 
     #[test]

@@ -7,13 +7,15 @@
 //! | `meta` | name | format and normaliser versions (u32, big-endian), captures written (u64), recorded end of the last pack |
 //! | `bodies` | body hash (32) | [`BodyEntry`]: where the text is in a pack, which articles hold it |
 //! | `articles` | article id (16) | [`ArticleEntry`]: its versions, each with its captures ([`CaptureEntry`], with where their raw bytes are in a pack); written without the URL its key holds, and without what repeats the version or capture before it (title, date, page furniture, input file; [`codec::encode_article`]) |
-//! | `near` | `s` + segment number (8, big-endian) | the LSH band keys of the bodies one ingest batch indexed |
-//! | `near` | `j` + segment number (8, big-endian) | [`Joins`] of those bodies: for each that joined near-duplicate groups, one verified member of each |
+//! | `near` | `s` + segment number (8, big-endian) | where in a pack the LSH band keys of the bodies one ingest batch indexed are (layout 7: the keys themselves) |
+//! | `near` | `j` + segment number (8, big-endian) | where in a pack the [`Joins`] of those bodies are (for each that joined near-duplicate groups, one verified member of each; layout 7: the joins themselves) |
 //!
-//! Bodies and raw captures themselves are in append-only pack files ([`pack`]); a raw
-//! capture is compressed against its body, and a body resembling a stored one (a
-//! revision, a syndicated copy) against that one's whole text, so what they share is
-//! stored once.
+//! Bodies, raw captures, index segments and joins themselves are in append-only pack
+//! files ([`pack`]): sled rewrites a leaf with every value in it whenever it changes, and
+//! leaves of segments of 100 KB each cost a million-version archive 0.4 GB of sled's
+//! files for 0.17 GB of content. A raw capture is compressed against its body, and a
+//! body resembling a stored one (a revision, a syndicated copy) against that one's
+//! whole text, so what they share is stored once.
 //!
 //! Every key costs twice: sled's page table (read whole at every open, so it sets how
 //! long any command takes to start) grows with the number of keys, and every write
@@ -26,10 +28,10 @@
 //! entries in joins values, no keys of its own and no rewrites when groups merge (one
 //! key per grouped body, rewritten on merges, took a quarter of sled's bytes; a key per
 //! capture another third), and the scores are computed on the texts when asked for.
-//! Writes for one batch go in the order: the batch's new bodies and raw captures
-//! appended to the pack and synced, the pack's new end, then in sled the bodies (with
-//! the articles that hold them), the index segment with the batch's joins (one atomic
-//! sled batch), and the articles last, each once: an article written is the mark that
+//! Writes for one batch go in the order: the batch's new bodies, raw captures, index
+//! segment and joins appended to the pack and synced, the pack's new end, then in sled
+//! the bodies (with the articles that hold them), where the index segment and the
+//! batch's joins are (one atomic sled batch), and the articles last, each once: an article written is the mark that
 //! its captures are stored, so a crash at any point leaves nothing that points at a
 //! missing value, a body is indexed before any capture of it counts as stored, and a
 //! re-run of the same input completes what the crash cut off.
@@ -59,7 +61,8 @@ use crate::normalize::NormalizerVersion;
 pub const FORMAT_VERSION: u32 = 8;
 
 /// The layouts before [`FORMAT_VERSION`], read as they are: 7 is layout 8 with index
-/// segments of 64-bit band keys ([`codec::decode_segment`] reads both), and 6 is 7
+/// segments (of 64-bit band keys; [`codec::decode_segment`] reads both) and joins in
+/// sled's values instead of the packs ([`codec::near_value`]), and 6 is 7
 /// without articles in their compact form ([`codec::encode_article`], which layout 7
 /// reads too). The first ingest marks such an archive 8 before it writes anything, so a
 /// release that reads only an older layout refuses the archive at open instead of
@@ -73,6 +76,14 @@ const META_PACK_END: &[u8] = b"pack_end";
 
 /// The file beside sled's that records what the last completed ingest left.
 const COMMITTED_FILE: &str = "committed";
+
+/// The `near` values of a segment and its joins staged in the pack
+/// ([`Store::stage_near_batch`]).
+#[derive(Debug)]
+pub struct StagedNear {
+    segment: Vec<u8>,
+    joins: Option<Vec<u8>>,
+}
 
 /// An open archive's trees.
 pub struct Store {
@@ -396,32 +407,65 @@ impl Store {
         ids_with_prefix(&self.articles, "articles", prefix, limit, ArticleId::from_slice)
     }
 
-    /// Writes, as one atomic batch, an index segment (the band keys of bodies indexed
-    /// together) and the joins that indexing them made.
-    pub fn put_near_batch(
-        &self,
-        number: u64,
-        entries: &[(BodyHash, BandKeys)],
-        joins: &[Joins],
-    ) -> Result<()> {
+    /// Queues an index segment (the band keys of bodies indexed together) and the joins
+    /// indexing them made for the pack, to be written with the batch's bodies; returns
+    /// the values [`Store::put_near_batch`] records for them.
+    pub fn stage_near_batch(&self, entries: &[(BodyHash, BandKeys)], joins: &[Joins]) -> Result<StagedNear> {
+        let segment = self.stage_near(Kind::Segment, &codec::encode_segment(entries))?;
+        let joins =
+            (!joins.is_empty()).then(|| self.stage_near(Kind::Joins, &codec::encode(&joins))).transpose()?;
+        Ok(StagedNear { segment, joins })
+    }
+
+    fn stage_near(&self, kind: Kind, encoded: &[u8]) -> Result<Vec<u8>> {
+        let hash = *blake3::hash(encoded).as_bytes();
+        Ok(codec::encode_in_pack(self.stage(kind, &hash, encoded)?, &hash))
+    }
+
+    /// Records, as one atomic batch, where a staged segment and its joins are (once
+    /// [`Store::write_staged`] has made them durable).
+    pub fn put_near_batch(&self, number: u64, staged: StagedNear) -> Result<()> {
         let mut batch = sled::Batch::default();
-        batch.insert(&near_key(b's', &[&number.to_be_bytes()])[..], codec::encode_segment(entries));
-        if !joins.is_empty() {
-            batch.insert(&near_key(b'j', &[&number.to_be_bytes()])[..], codec::encode(&joins));
+        batch.insert(&near_key(b's', &[&number.to_be_bytes()])[..], staged.segment);
+        if let Some(joins) = staged.joins {
+            batch.insert(&near_key(b'j', &[&number.to_be_bytes()])[..], joins);
         }
         self.near.apply_batch(batch)?;
         Ok(())
     }
 
+    /// The content of a `near` value: the value itself (layout 7), or what it points at
+    /// in a pack, checked against its hash (a segment's fixed layout would read damaged
+    /// keys without complaint; hashing is 2 GB/s).
+    fn near_content<'a>(&self, value: &'a [u8], kind: Kind) -> Result<std::borrow::Cow<'a, [u8]>> {
+        let (at, hash) = match codec::near_value("near", value)? {
+            codec::NearValue::Inline(content) => return Ok(std::borrow::Cow::Borrowed(content)),
+            codec::NearValue::InPack(at, hash) => (at, hash),
+        };
+        let content = self.packs.read(at, kind, &hash)?;
+        if *blake3::hash(&content).as_bytes() != hash {
+            return Err(Error::Corrupt {
+                tree: "packs",
+                detail: format!(
+                    "{} at {}: the {} there does not hash to the one recorded",
+                    self.packs.path_of(at.pack).display(),
+                    at.offset,
+                    if kind == Kind::Segment { "index segment" } else { "joins" }
+                ),
+            });
+        }
+        Ok(std::borrow::Cow::Owned(content))
+    }
+
     /// Every index segment with its number, in the order written.
     pub fn near_segments(&self) -> impl Iterator<Item = Result<(u64, Vec<(BodyHash, BandKeys)>)>> + '_ {
-        self.numbered(b's', |value| codec::decode_segment("near", value))
+        self.numbered(b's', Kind::Segment, |content| codec::decode_segment("near", content))
     }
 
     /// The joins of every segment with its number, in the order written: replayed in
     /// order they rebuild the near-duplicate groups.
     pub fn near_joins(&self) -> impl Iterator<Item = Result<(u64, Vec<Joins>)>> + '_ {
-        self.numbered(b'j', |value| codec::decode("near", value))
+        self.numbered(b'j', Kind::Joins, |content| codec::decode("near", content))
     }
 
     /// Every join, in the order made, as flat lists: for a caller that reads them more
@@ -430,7 +474,7 @@ impl Store {
         let mut joins = FlatJoins::default();
         for item in scan(self.near.scan_prefix([b'j'])) {
             let (_, value) = item?;
-            codec::decode_joins_into("near", &value, &mut joins)?;
+            codec::decode_joins_into("near", &self.near_content(&value, Kind::Joins)?, &mut joins)?;
         }
         Ok(joins)
     }
@@ -442,7 +486,7 @@ impl Store {
         for item in scan(self.near.scan_prefix([b'j'])) {
             let (_, value) = item?;
             batch.clear();
-            codec::decode_joins_into("near", &value, &mut batch)?;
+            codec::decode_joins_into("near", &self.near_content(&value, Kind::Joins)?, &mut batch)?;
             for (body, others) in batch.iter() {
                 each(body, others)?;
             }
@@ -452,13 +496,14 @@ impl Store {
 
     fn numbered<T>(
         &self,
-        kind: u8,
+        prefix: u8,
+        kind: Kind,
         decode: impl Fn(&[u8]) -> Result<T> + 'static,
     ) -> impl Iterator<Item = Result<(u64, T)>> + '_ {
-        scan(self.near.scan_prefix([kind])).map(move |item| {
+        scan(self.near.scan_prefix([prefix])).map(move |item| {
             let (key, value) = item?;
             let number = key.get(1..).and_then(|n| n.try_into().ok()).map(u64::from_be_bytes);
-            Ok((number.ok_or_else(|| near_corrupt(&key))?, decode(&value)?))
+            Ok((number.ok_or_else(|| near_corrupt(&key))?, decode(&self.near_content(&value, kind)?)?))
         })
     }
 

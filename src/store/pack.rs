@@ -1,5 +1,6 @@
-//! Pack files: the archive's bodies and raw captures, each compressed once and appended
-//! to a file under `packs/` that is only ever appended to; sled keeps where each one is
+//! Pack files: the archive's bodies and raw captures, each compressed once, and the
+//! near-duplicate index's segments and joins, each appended to a file under `packs/`
+//! that is only ever appended to; sled keeps where each one is
 //! (a [`Location`]). Owns the pack format and the order that makes a crash harmless:
 //! a batch's entries are written and synced, then the pack's new length is recorded in
 //! sled, and only then may sled point at them; an ingest first cuts its pack back to
@@ -10,8 +11,9 @@
 //! changes, so kilobyte values made the archive 2.7 times its content and were the
 //! slowest part of an ingest. Packs hold them once (as git's and restic's packs do).
 //!
-//! An entry: kind (1 byte: 1 body, 2 raw capture), the content hash (32 bytes), the
-//! stored length (u32, little-endian), then the stored bytes ([`super::codec`] blob).
+//! An entry: kind (1 byte: 1 body, 2 raw capture, 3 index segment, 4 joins), the content
+//! hash (32 bytes; of the stored bytes for segments and joins), the stored length (u32,
+//! little-endian), then the stored bytes ([`super::codec`] blob or value).
 //! A pack can be read entry by entry without sled, and every entry names its hash.
 
 use std::collections::HashMap;
@@ -39,6 +41,10 @@ pub enum Kind {
     Body = 1,
     /// A raw capture.
     Raw = 2,
+    /// An index segment: the band keys of the bodies one ingest batch indexed.
+    Segment = 3,
+    /// The joins one ingest batch made.
+    Joins = 4,
 }
 
 /// Where an entry's stored bytes are.
