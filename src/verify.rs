@@ -1,4 +1,5 @@
-//! `verify`: re-hashes every stored body and raw capture and checks every reference
+//! `verify`: re-hashes every stored body and raw capture (and checks the index's segments
+//! and joins against the hashes recorded for them) and checks every reference
 //! between the trees (articles, captures, the articles each body names, near-duplicate
 //! groups, index segments). Owns the list of what can be wrong; collects every finding into a report
 //! and never stops at the first, and never repairs anything.
@@ -242,7 +243,7 @@ impl Archive {
         for segment in self.store.near_segments() {
             report.checked += 1;
             match segment {
-                Ok((number, entries)) => {
+                Ok((number, content)) => {
                     // Segments are numbered from 0 without gaps: a missing one is bodies
                     // that groups name and the index does not hold.
                     if number != next {
@@ -254,6 +255,14 @@ impl Archive {
                         indexed.complete = false;
                     }
                     next = number + 1;
+                    let entries = match content {
+                        Ok(entries) => entries,
+                        Err(e) => {
+                            report.problem("near", format!("segment #{number}"), e.to_string());
+                            indexed.complete = false;
+                            continue;
+                        }
+                    };
                     for (hash, _) in entries {
                         if bodies.lacks(&hash) {
                             report.problem(
@@ -275,7 +284,11 @@ impl Archive {
         for item in self.store.near_joins() {
             report.checked += 1;
             let (number, joins) = match item {
-                Ok(found) => found,
+                Ok((number, Ok(joins))) => (number, joins),
+                Ok((number, Err(e))) => {
+                    report.problem("near", format!("joins #{number}"), e.to_string());
+                    continue;
+                }
                 Err(e) => {
                     report.problem("near", "joins", e.to_string());
                     continue;

@@ -186,6 +186,9 @@ fn a_capture_pointing_at_another_raw_capture_and_a_join_with_an_unknown_body_are
 fn a_changed_byte_in_an_index_segment_in_a_pack_is_caught() {
     let dir = tempfile::tempdir().unwrap();
     let (archive, _) = sound_archive(dir.path());
+    // A second segment after the one damaged below.
+    let record = serde_json::json!({"url": "https://example.org/tide", "body": "The tide tables for the spring were printed late this year."});
+    newsvault(&archive).args(["ingest", "-"]).write_stdin(format!("{record}\n")).assert().success();
     let db = sled::open(&archive).unwrap();
     let (_, value) = db.open_tree("near").unwrap().scan_prefix(b"s").next().unwrap().unwrap();
     drop(db);
@@ -200,6 +203,8 @@ fn a_changed_byte_in_an_index_segment_in_a_pack_is_caught() {
     pack[at_key] ^= 0x10;
     std::fs::write(&path, pack).unwrap();
     assert_caught(&archive, "the index segment there does not hash to the one recorded");
+    let (_, text) = verify(&archive);
+    assert!(!text.contains("are missing"), "a damaged segment is not also reported missing:\n{text}");
 }
 
 #[test]
@@ -234,13 +239,23 @@ fn near_content(archive: &Path, value: &[u8]) -> Vec<u8> {
     pack[start..start + at.len as usize].to_vec()
 }
 
-/// Marks a sound archive as written in layout `before`; for layout 7, also puts its
-/// index segments and joins back in sled's values as that layout wrote them: bincode,
-/// with 64-bit band keys whose high halves are noise (the keys those bodies had).
+/// Marks a sound archive as written in layout `before` and rewrites what that layout
+/// wrote differently: index segments and joins back in sled's values as layouts 6 and 7
+/// kept them (bincode, with 64-bit band keys whose high halves are noise: the keys those
+/// bodies had), and for layout 6 every article in the whole form, without the compact one.
 fn as_layout(archive: &Path, before: u32) {
     let db = sled::open(archive).unwrap();
     db.open_tree("meta").unwrap().insert("format", &before.to_be_bytes()).unwrap();
-    if before == 7 {
+    if before == 6 {
+        let articles = db.open_tree("articles").unwrap();
+        for item in articles.iter() {
+            let (key, value) = item.unwrap();
+            let whole = codec::encode(&codec::decode_article(&value).unwrap());
+            assert_eq!(whole[0], codec::VALUE_VERSION);
+            articles.insert(key, whole).unwrap();
+        }
+    }
+    if before <= 7 {
         let near = db.open_tree("near").unwrap();
         for item in near.iter() {
             let (key, value) = item.unwrap();

@@ -76,6 +76,7 @@ impl Tracker {
         let mut next_segment = 0;
         for segment in store.near_segments() {
             let (number, entries) = segment?;
+            let entries = entries?;
             for (hash, bands) in entries {
                 index.insert(hash, &bands);
             }

@@ -420,7 +420,7 @@ pub const IN_PACK_VERSION: u8 = 3;
 
 const IN_PACK_LEN: usize = 1 + 4 + 8 + 4 + 32;
 
-/// A `near` value as stored: its content itself (layout 7), or where that is.
+/// A `near` value as stored: its content itself (layouts 6 and 7), or where that is.
 #[derive(Debug, PartialEq, Eq)]
 pub enum NearValue<'a> {
     /// The content, as [`decode_segment`] and [`decode_joins_into`] read it.
@@ -475,7 +475,7 @@ const SEGMENT_ENTRY: usize = 32 + 4 * BANDS;
 
 /// Encodes an index segment: the version byte, then each body's hash and band keys at
 /// a fixed width. Random keys take their whole width anyway, and bincode's variable
-/// integers spent a ninth more on them.
+/// integers spend five bytes on most 32-bit ones.
 pub fn encode_segment(entries: &[(BodyHash, BandKeys)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + entries.len() * SEGMENT_ENTRY);
     out.push(SEGMENT_VERSION);

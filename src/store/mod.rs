@@ -7,8 +7,8 @@
 //! | `meta` | name | format and normaliser versions (u32, big-endian), captures written (u64), recorded end of the last pack |
 //! | `bodies` | body hash (32) | [`BodyEntry`]: where the text is in a pack, which articles hold it |
 //! | `articles` | article id (16) | [`ArticleEntry`]: its versions, each with its captures ([`CaptureEntry`], with where their raw bytes are in a pack); written without the URL its key holds, and without what repeats the version or capture before it (title, date, page furniture, input file; [`codec::encode_article`]) |
-//! | `near` | `s` + segment number (8, big-endian) | where in a pack the LSH band keys of the bodies one ingest batch indexed are (layout 7: the keys themselves) |
-//! | `near` | `j` + segment number (8, big-endian) | where in a pack the [`Joins`] of those bodies are (for each that joined near-duplicate groups, one verified member of each; layout 7: the joins themselves) |
+//! | `near` | `s` + segment number (8, big-endian) | where in a pack the LSH band keys of the bodies one ingest batch indexed are (layouts 6 and 7: the keys themselves) |
+//! | `near` | `j` + segment number (8, big-endian) | where in a pack the [`Joins`] of those bodies are (for each that joined near-duplicate groups, one verified member of each; layouts 6 and 7: the joins themselves) |
 //!
 //! Bodies, raw captures, index segments and joins themselves are in append-only pack
 //! files ([`pack`]): sled rewrites a leaf with every value in it whenever it changes, and
@@ -25,7 +25,7 @@
 //! two per batch of 1,024 records (its index segment and its joins). Near-duplicate
 //! groups are kept as the joins that made them, appended once and replayed into
 //! connected components when read: a story copied a hundred times costs a hundred
-//! entries in joins values, no keys of its own and no rewrites when groups merge (one
+//! entries in the joins, no keys of its own and no rewrites when groups merge (one
 //! key per grouped body, rewritten on merges, took a quarter of sled's bytes; a key per
 //! capture another third), and the scores are computed on the texts when asked for.
 //! Writes for one batch go in the order: the batch's new bodies, raw captures, index
@@ -76,6 +76,10 @@ const META_PACK_END: &[u8] = b"pack_end";
 
 /// The file beside sled's that records what the last completed ingest left.
 const COMMITTED_FILE: &str = "committed";
+
+/// A numbered `near` value (a segment, a batch's joins) and its content, which can be
+/// unreadable on its own (damage in its pack entry) while its key still says which it is.
+pub type Numbered<T> = (u64, Result<T>);
 
 /// The `near` values of a segment and its joins staged in the pack
 /// ([`Store::stage_near_batch`]).
@@ -434,7 +438,7 @@ impl Store {
         Ok(())
     }
 
-    /// The content of a `near` value: the value itself (layout 7), or what it points at
+    /// The content of a `near` value: the value itself (layouts 6 and 7), or what it points at
     /// in a pack, checked against its hash (a segment's fixed layout would read damaged
     /// keys without complaint; hashing is 2 GB/s).
     fn near_content<'a>(&self, value: &'a [u8], kind: Kind) -> Result<std::borrow::Cow<'a, [u8]>> {
@@ -447,10 +451,10 @@ impl Store {
             return Err(Error::Corrupt {
                 tree: "packs",
                 detail: format!(
-                    "{} at {}: the {} there does not hash to the one recorded",
+                    "{} at {}: the {} not hash to the one recorded",
                     self.packs.path_of(at.pack).display(),
                     at.offset,
-                    if kind == Kind::Segment { "index segment" } else { "joins" }
+                    if kind == Kind::Segment { "index segment there does" } else { "joins there do" }
                 ),
             });
         }
@@ -458,13 +462,13 @@ impl Store {
     }
 
     /// Every index segment with its number, in the order written.
-    pub fn near_segments(&self) -> impl Iterator<Item = Result<(u64, Vec<(BodyHash, BandKeys)>)>> + '_ {
+    pub fn near_segments(&self) -> impl Iterator<Item = Result<Numbered<Vec<(BodyHash, BandKeys)>>>> + '_ {
         self.numbered(b's', Kind::Segment, |content| codec::decode_segment("near", content))
     }
 
     /// The joins of every segment with its number, in the order written: replayed in
     /// order they rebuild the near-duplicate groups.
-    pub fn near_joins(&self) -> impl Iterator<Item = Result<(u64, Vec<Joins>)>> + '_ {
+    pub fn near_joins(&self) -> impl Iterator<Item = Result<Numbered<Vec<Joins>>>> + '_ {
         self.numbered(b'j', Kind::Joins, |content| codec::decode("near", content))
     }
 
@@ -499,11 +503,12 @@ impl Store {
         prefix: u8,
         kind: Kind,
         decode: impl Fn(&[u8]) -> Result<T> + 'static,
-    ) -> impl Iterator<Item = Result<(u64, T)>> + '_ {
+    ) -> impl Iterator<Item = Result<Numbered<T>>> + '_ {
         scan(self.near.scan_prefix([prefix])).map(move |item| {
             let (key, value) = item?;
             let number = key.get(1..).and_then(|n| n.try_into().ok()).map(u64::from_be_bytes);
-            Ok((number.ok_or_else(|| near_corrupt(&key))?, decode(&self.near_content(&value, kind)?)?))
+            let content = self.near_content(&value, kind).and_then(|content| decode(&content));
+            Ok((number.ok_or_else(|| near_corrupt(&key))?, content))
         })
     }
 
