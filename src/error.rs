@@ -20,10 +20,9 @@ pub enum Error {
 
     /// The archive was written with an on-disk format this build cannot read.
     #[error(
-        "archive {} uses format version {found}; this newsvault reads format version {supported} (and {} and {}, which an ingest upgrades)",
+        "archive {} uses format version {found}; this newsvault reads format version {supported} (and {}, which an ingest upgrades)",
         path.display(),
-        crate::store::UPGRADED_FORMATS[0],
-        crate::store::UPGRADED_FORMATS[1]
+        crate::store::upgraded_formats_named()
     )]
     FormatVersion { path: PathBuf, found: u32, supported: u32 },
 

@@ -30,9 +30,8 @@ pub struct LshIndex {
     positions: FxHashMap<BodyHash, u32>,
     // One table per band. Keys are 32 bits, so two bands' keys can be equal by chance;
     // in one shared table such a pair would splice one band's chain onto another's and
-    // hide the bodies behind it. Twenty tables of a million keys also grow in small
-    // steps, where one of twenty million doubled at once (holding both sizes, some
-    // 650 MB, for a moment at a million bodies).
+    // hide the bodies behind it. Twenty small tables also grow in small steps, where
+    // one of twenty million keys doubled all at once.
     bands: Vec<Band>,
 }
 
@@ -84,22 +83,16 @@ impl LshIndex {
 
     /// Indexes a body; false if it was already.
     pub fn insert(&mut self, hash: BodyHash, keys: &BandKeys) -> bool {
-        let Some(position) = self.add_body(hash) else { return false };
-        for (band, key) in self.bands.iter_mut().zip(keys) {
-            band.push(*key, position);
-        }
-        true
-    }
-
-    /// Gives a body not indexed yet its position.
-    fn add_body(&mut self, hash: BodyHash) -> Option<u32> {
         if self.contains(&hash) {
-            return None;
+            return false;
         }
         let position = self.bodies.len() as u32;
         self.bodies.push(hash);
         self.positions.insert(hash, position);
-        Some(position)
+        for (band, key) in self.bands.iter_mut().zip(keys) {
+            band.push(*key, position);
+        }
+        true
     }
 
     /// A body's position (the order it was indexed in).

@@ -46,9 +46,7 @@ pub fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T
     let payload = versioned_payload(tree, bytes)?;
     let (value, used) = bincode::serde::decode_from_slice(payload, bincode::config::standard())
         .map_err(|e| Error::Corrupt { tree, detail: e.to_string() })?;
-    if used != payload.len() {
-        return Err(Error::Corrupt { tree, detail: format!("{} trailing bytes", payload.len() - used) });
-    }
+    read_whole(tree, payload, used)?;
     Ok(value)
 }
 
@@ -278,9 +276,7 @@ pub fn decode_article(bytes: &[u8]) -> Result<ArticleEntry> {
     };
     let (form, used): (StoredArticle, usize) =
         bincode::serde::decode_from_slice(payload, bincode::config::standard()).map_err(article_corrupt)?;
-    if used != payload.len() {
-        return Err(article_corrupt(format!("{} trailing bytes", payload.len() - used)));
-    }
+    read_whole("articles", payload, used)?;
     let url = match (form.url, &form.key) {
         (UrlForm::SameAsKey, ArticleKey::Url(key)) => Some(key.clone()),
         (UrlForm::SameAsKey, ArticleKey::Key { .. }) => {
@@ -407,10 +403,7 @@ pub fn decode_joins_into(tree: &'static str, bytes: &[u8], into: &mut super::Fla
     let ((), used) =
         bincode::serde::seed_decode_from_slice(joins::Batch(into), payload, bincode::config::standard())
             .map_err(|e| corrupt(e.to_string()))?;
-    if used != payload.len() {
-        return Err(corrupt(format!("{} trailing bytes", payload.len() - used)));
-    }
-    Ok(())
+    read_whole(tree, payload, used)
 }
 
 /// The version byte of a `near` value that holds no content but says where it is in
@@ -595,6 +588,14 @@ mod joins {
             }
             Ok(())
         }
+    }
+}
+
+/// Whether a decoder used the whole payload: bytes past a value are damage.
+fn read_whole(tree: &'static str, payload: &[u8], used: usize) -> Result<()> {
+    match payload.len() - used {
+        0 => Ok(()),
+        trailing => Err(Error::Corrupt { tree, detail: format!("{trailing} trailing bytes") }),
     }
 }
 

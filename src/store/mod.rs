@@ -31,10 +31,11 @@
 //! Writes for one batch go in the order: the batch's new bodies, raw captures, index
 //! segment and joins appended to the pack and synced, the pack's new end, then in sled
 //! the bodies (with the articles that hold them), where the index segment and the
-//! batch's joins are (one atomic sled batch), and the articles last, each once: an article written is the mark that
-//! its captures are stored, so a crash at any point leaves nothing that points at a
-//! missing value, a body is indexed before any capture of it counts as stored, and a
-//! re-run of the same input completes what the crash cut off.
+//! batch's joins are (one atomic sled batch), and the articles last, each once: an
+//! article written is the mark that its captures are stored, so a crash at any point
+//! leaves nothing that points at a missing value, a body is indexed before any capture
+//! of it counts as stored, and a re-run of the same input completes what the crash cut
+//! off.
 
 //!
 //! Outside sled, `committed` (written atomically at the end of every ingest) holds the
@@ -68,6 +69,11 @@ pub const FORMAT_VERSION: u32 = 8;
 /// release that reads only an older layout refuses the archive at open instead of
 /// failing on each value it cannot read.
 pub const UPGRADED_FORMATS: [u32; 2] = [6, 7];
+
+/// [`UPGRADED_FORMATS`] as a message names them: "6 and 7".
+pub fn upgraded_formats_named() -> String {
+    UPGRADED_FORMATS.map(|format| format.to_string()).join(" and ")
+}
 
 const META_FORMAT: &[u8] = b"format";
 const META_NORMALIZER: &[u8] = b"normalizer";
@@ -476,10 +482,7 @@ impl Store {
     /// than once.
     pub fn near_joins_flat(&self) -> Result<FlatJoins> {
         let mut joins = FlatJoins::default();
-        for item in scan(self.near.scan_prefix([b'j'])) {
-            let (_, value) = item?;
-            codec::decode_joins_into("near", &self.near_content(&value, Kind::Joins)?, &mut joins)?;
-        }
+        self.each_joins_content(|content| codec::decode_joins_into("near", content, &mut joins))?;
         Ok(joins)
     }
 
@@ -487,13 +490,18 @@ impl Store {
     /// time.
     pub fn for_each_join(&self, mut each: impl FnMut(&BodyHash, &[BodyHash]) -> Result<()>) -> Result<()> {
         let mut batch = FlatJoins::default();
+        self.each_joins_content(|content| {
+            batch.clear();
+            codec::decode_joins_into("near", content, &mut batch)?;
+            batch.iter().try_for_each(|(body, others)| each(body, others))
+        })
+    }
+
+    /// Calls `each` with the content of every batch's joins, in the order written.
+    fn each_joins_content(&self, mut each: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
         for item in scan(self.near.scan_prefix([b'j'])) {
             let (_, value) = item?;
-            batch.clear();
-            codec::decode_joins_into("near", &self.near_content(&value, Kind::Joins)?, &mut batch)?;
-            for (body, others) in batch.iter() {
-                each(body, others)?;
-            }
+            each(&self.near_content(&value, Kind::Joins)?)?;
         }
         Ok(())
     }
