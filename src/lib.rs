@@ -43,4 +43,5 @@ pub use id::{ArticleId, BodyHash, RawHash};
 pub use ingest::{Format, Rejection};
 pub use query::{ArticleRow, ListFilter, LogRow, Resolved, Stats, VersionView};
 pub use record::{ArticleKey, Origin, PageMeta, Record};
+pub use store::compact::Compaction;
 pub use verify::{Problem, VerifyReport};

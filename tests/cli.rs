@@ -189,7 +189,7 @@ fn show_raw_gives_the_captured_bytes() {
 fn commands_on_a_missing_archive_fail_clearly_and_create_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("none");
-    for command in [&["list"][..], &["stats"], &["verify"], &["show", "abcd"]] {
+    for command in [&["list"][..], &["stats"], &["verify"], &["show", "abcd"], &["compact"]] {
         newsvault(&archive).args(command).assert().code(1).stderr(predicate::str::contains("no archive at"));
     }
     assert!(!archive.exists());
@@ -203,6 +203,7 @@ fn a_second_process_gets_archive_in_use_at_once() {
     let held = newsvault::Archive::open(&archive).unwrap();
     let started = std::time::Instant::now();
     newsvault(&archive).arg("list").assert().code(1).stderr(predicate::str::contains("is in use"));
+    newsvault(&archive).arg("compact").assert().code(1).stderr(predicate::str::contains("is in use"));
     newsvault(&archive)
         .args(["ingest"])
         .arg(fixture("mixed/lighthouse.txt"))
@@ -212,6 +213,33 @@ fn a_second_process_gets_archive_in_use_at_once() {
     assert!(started.elapsed().as_secs() < 10, "no waiting for the lock");
     drop(held);
     newsvault(&archive).arg("verify").assert().success();
+}
+
+#[test]
+fn compaction_keeps_everything_and_reports_what_it_gave_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let inputs = [fixture("mixed"), fixture("revised-lighthouse.txt"), fixture("rescrape-lighthouse.txt")];
+    ingest_json(&archive, &inputs);
+    let read = |args: &[&str]| newsvault(&archive).args(args).assert().success().get_output().stdout.clone();
+    let before =
+        (read(&["list", "--json"]), read(&["clusters", "--json"]), json(&read(&["stats", "--json"])));
+
+    let done = json(&read(&["compact", "--json", "--no-progress"]));
+    let stats = json(&read(&["stats", "--json"]));
+    assert!(done["keys"].as_u64().unwrap() > 0, "{done}");
+    assert_eq!(done["bytes_before"], before.2["stored_bytes"], "{done}");
+    assert_eq!(done["bytes_after"], stats["stored_bytes"], "{done}");
+    assert_eq!((read(&["list", "--json"]), read(&["clusters", "--json"])), (before.0, before.1));
+    for field in ["articles", "versions", "bodies", "captures", "near_groups", "input_bytes"] {
+        assert_eq!(stats[field], before.2[field], "{field}");
+    }
+    newsvault(&archive).arg("verify").assert().success();
+    let human = read(&["compact"]);
+    assert!(String::from_utf8_lossy(&human).starts_with("copied "), "{}", String::from_utf8_lossy(&human));
+    // The archive takes new captures as before.
+    let (code, again, _) = ingest_json(&archive, &inputs);
+    assert_eq!((code, again["new_versions"].as_u64()), (1, Some(0)), "{again}");
 }
 
 #[test]

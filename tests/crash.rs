@@ -1,6 +1,7 @@
 //! Crash safety on the real corpus: an ingest of all newsdiffs-se versions killed
 //! (SIGKILL) at random moments, several times, leaves an archive that `verify` passes
-//! each time, and finishing the ingest gives exactly what an uninterrupted ingest gives.
+//! each time, and finishing the ingest gives exactly what an uninterrupted ingest gives;
+//! a compaction killed the same way leaves every article, version and capture as it was.
 //! `NEWSVAULT_KILL_SEED` replays a run's kill moments.
 
 mod common;
@@ -59,13 +60,61 @@ fn an_ingest_killed_at_random_moments_completes_to_the_same_archive() {
     assert!(!report.contains("half-written"), "nothing left unfinished:\n{report}");
 }
 
+#[test]
+fn a_compaction_killed_at_random_moments_leaves_the_archive_as_it_was() {
+    let Some(corpus) = corpus_dir() else { return };
+    let input = corpus.join("newsdiffs-se/versions.jsonl.gz");
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    newsvault(&archive).arg("ingest").arg(&input).assert().success();
+    let (listed, clustered, counted) = (listing(&archive), clusters(&archive), stats(&archive));
+
+    let started = Instant::now();
+    newsvault(&archive).args(["compact", "--no-progress"]).assert().success();
+    let uninterrupted = started.elapsed();
+    let compacted = stats(&archive)["stored_bytes"].as_u64().unwrap();
+    assert!(compacted < counted["stored_bytes"].as_u64().unwrap(), "compaction gave back no space");
+
+    let seed = std::env::var("NEWSVAULT_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+    });
+    eprintln!("kill seed {seed} (NEWSVAULT_KILL_SEED), uninterrupted compaction {uninterrupted:?}");
+    let mut random = SplitMix(seed);
+    for kill in 1..=KILLS {
+        let delay = uninterrupted.mul_f64(0.05 + random.unit());
+        let outcome = killed_after(&archive, &["compact", "--no-progress"], delay);
+        let left: Vec<_> =
+            ["compact.new", "compact.old"].into_iter().filter(|d| archive.join(d).exists()).collect();
+        let (code, report) = verify(&archive);
+        eprintln!(
+            "kill {kill} after {delay:?}: {outcome}, leaving {left:?}; verify: {}",
+            report.trim().replace('\n', " / ")
+        );
+        assert_eq!(code, Some(0), "verify after kill {kill} (seed {seed}):\n{report}");
+        assert_eq!(listing(&archive), listed, "the same articles after kill {kill} (seed {seed})");
+        let now = stats(&archive);
+        for field in ["articles", "versions", "bodies", "captures", "near_groups", "input_bytes"] {
+            assert_eq!(now[field], counted[field], "{field} after kill {kill} (seed {seed})");
+        }
+    }
+    assert_eq!(clusters(&archive), clustered, "the same near-duplicate clusters (seed {seed})");
+    // The compacted index still knows every body and capture: the same input stores nothing.
+    let again = newsvault(&archive).args(["--json", "ingest"]).arg(&input).assert().success();
+    let again: Value = serde_json::from_slice(&again.get_output().stdout).unwrap();
+    assert_eq!((again["new_articles"].as_u64(), again["new_versions"].as_u64()), (Some(0), Some(0)));
+}
+
 /// Starts an ingest and kills it with SIGKILL after `delay`, unless it ended first.
 fn ingest_killed_after(archive: &Path, input: &Path, delay: Duration) -> &'static str {
+    killed_after(archive, &[std::ffi::OsStr::new("ingest"), input.as_os_str()], delay)
+}
+
+/// Starts a command and kills it with SIGKILL after `delay`, unless it ended first.
+fn killed_after<S: AsRef<std::ffi::OsStr>>(archive: &Path, args: &[S], delay: Duration) -> &'static str {
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("newsvault"))
         .arg("--archive")
         .arg(archive)
-        .arg("ingest")
-        .arg(input)
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

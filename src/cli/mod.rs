@@ -108,6 +108,22 @@ enum Command {
     /// Re-hash every stored body and raw capture and check every reference.
     /// Exit code 1 if anything is wrong.
     Verify,
+    /// Give back the disk space the archive's index files hold beyond their contents.
+    ///
+    /// An ingest writes keys in random order, and the embedded database keeps old copies
+    /// of its pages: after a large ingest its files can be three to four times what they
+    /// hold. Compaction writes them again in key order (the packs of bodies and captures
+    /// are already compact and are not touched). It needs free space for one more copy of
+    /// the index files while it runs. Interrupting it is safe: the next command finishes
+    /// or discards it.
+    Compact(CompactArgs),
+}
+
+#[derive(Debug, Args)]
+struct CompactArgs {
+    /// Do not draw a progress line.
+    #[arg(long)]
+    no_progress: bool,
 }
 
 #[derive(Debug, Args)]
@@ -367,6 +383,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Stats => {
             render::stats(&mut out, &style, &open(&cli)?.stats()?)?;
+            ExitCode::SUCCESS
+        }
+        Command::Compact(args) => {
+            let progress = progress::Bar::new(!args.no_progress);
+            render::compacted(&mut out, &style, &open(&cli)?.compact(&progress)?)?;
             ExitCode::SUCCESS
         }
         Command::Verify => {

@@ -30,6 +30,13 @@ impl Bar {
 
 impl Progress for Bar {
     fn begin(&self, total_bytes: u64) {
+        if total_bytes == 0 {
+            // Nothing to measure against: a count and a spinner.
+            self.bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bytes} ({bytes_per_sec})")
+                    .expect("the template is valid because it is a constant"),
+            );
+        }
         self.bar.set_length(total_bytes);
     }
 

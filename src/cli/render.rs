@@ -9,7 +9,7 @@ use newsvault::near::query::{Cluster, NearRow};
 use newsvault::query::{ArticleRow, LogRow, Stats, VersionView};
 use newsvault::sanitize;
 use newsvault::store::ArticleEntry;
-use newsvault::{ArticleId, IngestSummary, VerifyReport};
+use newsvault::{ArticleId, Compaction, IngestSummary, VerifyReport};
 use serde::Serialize;
 
 use super::ColorChoice;
@@ -279,6 +279,24 @@ pub fn stats(out: &mut impl Write, style: &Style, s: &Stats) -> Result<()> {
     writeln!(out, "input        {}", human_bytes(s.input_bytes))?;
     writeln!(out, "on disk      {}  ({ratio:.2}x the input)", human_bytes(s.stored_bytes))?;
     writeln!(out, "normaliser   version {}", s.normalizer)?;
+    Ok(())
+}
+
+/// `compact`.
+pub fn compacted(out: &mut impl Write, style: &Style, done: &Compaction) -> Result<()> {
+    if style.json {
+        return json_line(out, done);
+    }
+    let freed = done.bytes_before.saturating_sub(done.bytes_after);
+    writeln!(
+        out,
+        "copied {} keys ({}): on disk {} -> {}, {} freed",
+        done.keys,
+        human_bytes(done.content_bytes),
+        human_bytes(done.bytes_before),
+        human_bytes(done.bytes_after),
+        human_bytes(freed)
+    )?;
     Ok(())
 }
 

@@ -38,12 +38,15 @@
 //! off.
 
 //!
-//! Outside sled, `committed` (written atomically at the end of every ingest) holds the
+//! Outside sled, `lock` is held by every open archive ([`compact`] swaps sled's own
+//! locked file for a new one, and the archive must stay held while it does), and
+//! `committed` (written atomically at the end of every ingest) holds the
 //! number of captures that ingest left. sled recovers a damaged log by cutting it at
 //! the first bad checksum, silently; a `captures` counter in `meta` that has fallen
 //! below `committed` is how that loss is noticed, at every open.
 
 pub mod codec;
+pub mod compact;
 pub mod model;
 pub mod pack;
 
@@ -83,6 +86,10 @@ const META_PACK_END: &[u8] = b"pack_end";
 /// The file beside sled's that records what the last completed ingest left.
 const COMMITTED_FILE: &str = "committed";
 
+/// The file whose lock an open archive holds. sled locks its own log too, but a
+/// compaction swaps that file for another while the archive must stay held.
+const LOCK_FILE: &str = "lock";
+
 /// A numbered `near` value (a segment, a batch's joins) and its content, which can be
 /// unreadable on its own (damage in its pack entry) while its key still says which it is.
 pub type Numbered<T> = (u64, Result<T>);
@@ -107,6 +114,8 @@ pub struct Store {
     lost: Option<LostWrites>,
     packs: Packs,
     pack_end: std::sync::Mutex<PackEnd>,
+    // Last, so that it is released after sled's files are closed.
+    lock: std::fs::File,
 }
 
 /// Captures the last completed ingest left, against those the archive now holds.
@@ -133,10 +142,13 @@ pub enum OpenMode {
 impl Store {
     /// Opens the archive at `path`.
     pub fn open(path: &Path, mode: OpenMode) -> Result<Store> {
-        let exists = path.join("conf").exists() || path.join("db").exists();
+        let exists =
+            path.join("conf").exists() || path.join("db").exists() || compact::holds_ready_swap(path);
         if mode != OpenMode::Create && !exists {
             return Err(Error::NoArchive { path: path.to_path_buf() });
         }
+        let lock = lock_archive(path, mode)?;
+        compact::finish_interrupted(path)?;
         let db = sled::Config::new()
             .path(path)
             // Ingest keeps more of the tree in memory; readers stream through it. 128 MiB
@@ -172,7 +184,20 @@ impl Store {
             lost,
             packs: Packs::new(path),
             pack_end: std::sync::Mutex::new(pack_end),
+            lock,
         })
+    }
+
+    /// Writes sled's files again with the trees' contents, in key order, and swaps them
+    /// in for the old ones ([`compact`]), closing the store. `copied` is told the bytes
+    /// of keys and values copied, batch by batch.
+    pub fn compact(self, copied: &dyn Fn(u64)) -> Result<compact::Compaction> {
+        compact::compact(self, copied)
+    }
+
+    /// Closes sled's files and keeps the archive's lock.
+    fn close(self) -> std::fs::File {
+        self.lock
     }
 
     /// Whether the archive holds fewer captures than its last completed ingest left.
@@ -707,6 +732,23 @@ fn check_committed(path: &Path, meta: &sled::Tree) -> Result<Option<LostWrites>>
     })?;
     let found = read_u64(meta, META_CAPTURES)?.unwrap_or(0);
     Ok((found < committed).then_some(LostWrites { committed, found }))
+}
+
+/// Takes the archive's lock (creating the directory for a new archive), or fails with
+/// "archive in use".
+fn lock_archive(path: &Path, mode: OpenMode) -> Result<std::fs::File> {
+    let file = path.join(LOCK_FILE);
+    let io = |e| Error::Io { context: format!("locking {}", file.display()), source: e };
+    if mode == OpenMode::Create {
+        std::fs::create_dir_all(path).map_err(io)?;
+    }
+    let lock =
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&file).map_err(io)?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::ArchiveInUse { path: path.to_path_buf() }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+    }
 }
 
 /// Turns sled's lock failure into "archive in use".

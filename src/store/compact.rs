@@ -1,0 +1,383 @@
+//! Compaction: sled's files written again with the trees' contents, keys in order, and
+//! swapped in for the old ones. Owns the copy, the swap and the finishing of a swap a
+//! crash cut off; never adds, changes or drops a key or a value, and never touches the
+//! packs or `committed`.
+//!
+//! sled 0.34 keeps a page's old copies until the segment holding them is at most half
+//! live, and random keys leave its leaves split half full. A million-version archive's
+//! trees held 271 MB of keys and values in 1,005 MB of sled's files; the same trees
+//! written again in key order take 395 MB.
+//!
+//! The swap, each step durable before the next:
+//! 1. the trees are copied into a new sled in `compact.new/`, which is opened once more
+//!    and checked against a digest of everything copied (sled writes its snapshot at
+//!    open, so that open also spares the next command replaying the whole copy); then
+//!    `compact.new/ready` is written;
+//! 2. sled's files in the archive (`conf`, `db`, `snap.*`, `blobs/`) are moved into
+//!    `compact.old/`, then `compact.old/moved` is written;
+//! 3. the new files are moved from `compact.new/` into the archive, and `compact.new/`
+//!    is removed;
+//! 4. `compact.old/` is removed.
+//!
+//! Steps 2 to 4 are [`finish_interrupted`], which every open also runs, with the
+//! archive's lock held and before sled is opened: without `ready` the copy is discarded
+//! and the old files stand; with it, the swap is completed from wherever it stopped.
+
+use std::fs;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{Store, scan};
+use crate::error::{Error, Result};
+
+/// Where the new files are written.
+const NEW_DIR: &str = "compact.new";
+/// Where sled's old files wait to be removed.
+const OLD_DIR: &str = "compact.old";
+/// In [`NEW_DIR`]: the copy is whole and checked.
+const READY: &str = "ready";
+/// In [`OLD_DIR`]: every old file is in it.
+const MOVED: &str = "moved";
+
+/// Entries copied between writes to the new sled. Batches in key order fill its leaves:
+/// the million-version trees took 395 MB so, against 525 MB inserted one at a time.
+const BATCH_ENTRIES: usize = 10_000;
+
+/// What a compaction did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Compaction {
+    /// Keys copied (every tree's).
+    pub keys: u64,
+    /// Bytes of keys and values copied.
+    pub content_bytes: u64,
+    /// The archive's bytes on disk before (sled's files and the packs).
+    pub bytes_before: u64,
+    /// The archive's bytes on disk after.
+    pub bytes_after: u64,
+}
+
+/// Whether `path` holds a swap whose new files are ready (an archive whose old files
+/// may already be moved away).
+pub(super) fn holds_ready_swap(path: &Path) -> bool {
+    path.join(NEW_DIR).join(READY).exists()
+}
+
+/// Copies the store's trees into new files and swaps them in. `copied` is told the bytes
+/// of each batch of entries copied.
+pub(super) fn compact(store: Store, copied: &dyn Fn(u64)) -> Result<Compaction> {
+    let bytes_before = store.size_on_disk()?;
+    let path = store.path.clone();
+    let new = path.join(NEW_DIR);
+    remove_dir_if_present(&new)?;
+    let made = write_new(&store.db, &new, copied)?;
+    let packs_bytes = store.packs.size_on_disk();
+    // sled's handles on the old files go before the files do; the archive's own lock is
+    // kept until the swap is over.
+    let lock = store.close();
+    finish_interrupted(&path)?;
+    drop(lock);
+    Ok(Compaction {
+        keys: made.keys,
+        content_bytes: made.content_bytes,
+        bytes_before,
+        bytes_after: made.sled_bytes + packs_bytes,
+    })
+}
+
+/// Completes or discards a swap cut off by a crash (steps 2 to 4 of the module
+/// documentation). Called with the archive's lock held, before sled is opened.
+pub(super) fn finish_interrupted(path: &Path) -> Result<()> {
+    finish_within(path, &mut Steps::unlimited())
+}
+
+/// How many file operations the swap may make before it stops as if cut off: tests
+/// stop it after each in turn.
+struct Steps(Option<usize>);
+
+impl Steps {
+    fn unlimited() -> Steps {
+        Steps(None)
+    }
+
+    /// Whether one more operation may be made (and counts it).
+    fn take(&mut self) -> bool {
+        match &mut self.0 {
+            None => true,
+            Some(0) => false,
+            Some(left) => {
+                *left -= 1;
+                true
+            }
+        }
+    }
+}
+
+fn finish_within(path: &Path, steps: &mut Steps) -> Result<()> {
+    let new = path.join(NEW_DIR);
+    let old = path.join(OLD_DIR);
+    if new.exists() {
+        if !new.join(READY).exists() {
+            // The copy was cut off: the old files never moved.
+            return remove_dir_if_present(&new);
+        }
+        if !old.join(MOVED).exists() {
+            fs::create_dir_all(&old).map_err(|e| io(&old, "creating", e))?;
+            for name in sled_files(path)? {
+                if !steps.take() {
+                    return Ok(());
+                }
+                rename(&path.join(&name), &old.join(&name))?;
+            }
+            sync_dir(path)?;
+            if !steps.take() {
+                return Ok(());
+            }
+            write_mark(&old, MOVED)?;
+        }
+        for name in sled_files(&new)? {
+            if !steps.take() {
+                return Ok(());
+            }
+            rename(&new.join(&name), &path.join(&name))?;
+        }
+        sync_dir(path)?;
+        if !steps.take() {
+            return Ok(());
+        }
+        remove_dir_if_present(&new)?;
+    }
+    if old.exists() {
+        if !steps.take() {
+            return Ok(());
+        }
+        remove_dir_if_present(&old)?;
+    }
+    Ok(())
+}
+
+/// What [`write_new`] made.
+struct Made {
+    keys: u64,
+    content_bytes: u64,
+    sled_bytes: u64,
+}
+
+/// Step 1: the trees copied into a new sled at `dir`, checked, and marked ready.
+fn write_new(from: &sled::Db, dir: &Path, copied: &dyn Fn(u64)) -> Result<Made> {
+    let to = open_new(dir)?;
+    let mut digest = Digest::default();
+    for name in tree_names(from) {
+        let (source, target) = (from.open_tree(&name)?, to.open_tree(&name)?);
+        let mut batch = sled::Batch::default();
+        let (mut entries, mut batch_bytes) = (0, 0);
+        for entry in scan(source.iter()) {
+            let (key, value) = entry?;
+            digest.add(&name, &key, &value);
+            batch_bytes += (key.len() + value.len()) as u64;
+            batch.insert(key, value);
+            entries += 1;
+            if entries == BATCH_ENTRIES {
+                target.apply_batch(std::mem::take(&mut batch))?;
+                copied(std::mem::take(&mut batch_bytes));
+                entries = 0;
+            }
+        }
+        target.apply_batch(batch)?;
+        copied(batch_bytes);
+    }
+    to.flush()?;
+    drop(to);
+    let reopened = open_new(dir)?;
+    let mut check = Digest::default();
+    for name in tree_names(&reopened) {
+        for entry in scan(reopened.open_tree(&name)?.iter()) {
+            let (key, value) = entry?;
+            check.add(&name, &key, &value);
+        }
+    }
+    if check != digest {
+        return Err(Error::Corrupt {
+            tree: "compact",
+            detail: format!(
+                "the new files in {} do not read back as written ({} keys written, {} read); the archive is unchanged",
+                dir.display(),
+                digest.keys,
+                check.keys
+            ),
+        });
+    }
+    let sled_bytes = reopened.size_on_disk()?;
+    drop(reopened);
+    sync_dir(dir)?;
+    write_mark(dir, READY)?;
+    Ok(Made { keys: digest.keys, content_bytes: digest.bytes, sled_bytes })
+}
+
+fn open_new(dir: &Path) -> Result<sled::Db> {
+    // A cache as small as a reader's: the copy reads each page once.
+    let config = sled::Config::new().path(dir).cache_capacity(64 << 20).mode(sled::Mode::HighThroughput);
+    // sled's background writers drop their hold on a closed database a moment after it
+    // is closed, and until then its lock refuses the reopen in the same process.
+    for _ in 0..100 {
+        match config.open() {
+            Err(sled::Error::Io(e)) if e.to_string().contains("lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            opened => return Ok(opened?),
+        }
+    }
+    Ok(config.open()?)
+}
+
+/// Tree names in order, so that the copy and its check read the trees alike.
+fn tree_names(db: &sled::Db) -> Vec<sled::IVec> {
+    let mut names = db.tree_names();
+    names.sort();
+    names
+}
+
+/// Everything copied, as one BLAKE3 and counts.
+#[derive(Default)]
+struct Digest {
+    hasher: blake3::Hasher,
+    keys: u64,
+    bytes: u64,
+}
+
+impl Digest {
+    fn add(&mut self, tree: &[u8], key: &[u8], value: &[u8]) {
+        for part in [tree, key, value] {
+            self.hasher.update(&(part.len() as u64).to_le_bytes());
+            self.hasher.update(part);
+        }
+        self.keys += 1;
+        self.bytes += (key.len() + value.len()) as u64;
+    }
+}
+
+impl PartialEq for Digest {
+    fn eq(&self, other: &Digest) -> bool {
+        (self.keys, self.bytes, self.hasher.finalize()) == (other.keys, other.bytes, other.hasher.finalize())
+    }
+}
+
+/// sled's own files in a directory, by the names sled 0.34 gives them.
+fn sled_files(dir: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| io(dir, "reading", e))? {
+        let name = entry.map_err(|e| io(dir, "reading", e))?.file_name().to_string_lossy().into_owned();
+        if matches!(name.as_str(), "conf" | "db" | "blobs") || name.starts_with("snap.") {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn rename(from: &Path, to: &Path) -> Result<()> {
+    fs::rename(from, to).map_err(|e| io(from, &format!("moving to {}", to.display()), e))
+}
+
+fn write_mark(dir: &Path, name: &str) -> Result<()> {
+    let file = dir.join(name);
+    fs::File::create(&file).and_then(|f| f.sync_all()).map_err(|e| io(&file, "writing", e))?;
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io(dir, "syncing", e))
+}
+
+fn remove_dir_if_present(dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(dir, "removing", e)),
+        _ => Ok(()),
+    }
+}
+
+fn io(path: &Path, doing: &str, source: std::io::Error) -> Error {
+    Error::Io { context: format!("{doing} {}", path.display()), source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::OpenMode;
+
+    /// Tree name, key and value.
+    type Entry = (Vec<u8>, Vec<u8>, Vec<u8>);
+
+    /// Every key and value of every tree.
+    fn contents(path: &Path) -> Vec<Entry> {
+        let store = Store::open(path, OpenMode::Existing).unwrap();
+        let mut all = Vec::new();
+        for name in tree_names(&store.db) {
+            for entry in store.db.open_tree(&name).unwrap().iter() {
+                let (key, value) = entry.unwrap();
+                all.push((name.to_vec(), key.to_vec(), value.to_vec()));
+            }
+        }
+        all
+    }
+
+    /// An archive with keys written in random order, and its contents.
+    fn archive() -> (tempfile::TempDir, Vec<Entry>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), OpenMode::Create).unwrap();
+        let tree = store.db.open_tree("articles").unwrap();
+        for n in 0u32..3000 {
+            let key = blake3::hash(&n.to_le_bytes());
+            tree.insert(&key.as_bytes()[..16], format!("value {n}").repeat(1 + n as usize % 7).as_bytes())
+                .unwrap();
+        }
+        store.flush().unwrap();
+        drop((tree, store));
+        let before = contents(dir.path());
+        (dir, before)
+    }
+
+    #[test]
+    fn a_compaction_keeps_every_key_and_value() {
+        let (dir, before) = archive();
+        let store = Store::open(dir.path(), OpenMode::Existing).unwrap();
+        let done = compact(store, &|_| ()).unwrap();
+        assert_eq!(done.keys, before.len() as u64);
+        assert_eq!(contents(dir.path()), before);
+        assert!(!dir.path().join(NEW_DIR).exists() && !dir.path().join(OLD_DIR).exists());
+    }
+
+    #[test]
+    fn a_swap_cut_off_after_any_step_is_finished_at_the_next_open() {
+        let (dir, before) = archive();
+        let mut cuts = 0;
+        for allowed in 0.. {
+            let store = Store::open(dir.path(), OpenMode::Existing).unwrap();
+            write_new(&store.db, &dir.path().join(NEW_DIR), &|_| ()).unwrap();
+            let lock = store.close();
+            finish_within(dir.path(), &mut Steps(Some(allowed))).unwrap();
+            drop(lock);
+            let cut = dir.path().join(NEW_DIR).exists() || dir.path().join(OLD_DIR).exists();
+            // The next open finishes the swap, wherever it stopped.
+            assert_eq!(contents(dir.path()), before, "cut after {allowed} operations");
+            assert!(!dir.path().join(NEW_DIR).exists() && !dir.path().join(OLD_DIR).exists());
+            if !cut {
+                break;
+            }
+            cuts += 1;
+        }
+        // conf, db, blobs and a snapshot each way, two marks, two removals.
+        assert!(cuts >= 10, "only {cuts} places to cut");
+    }
+
+    #[test]
+    fn a_copy_cut_off_before_it_was_ready_is_discarded() {
+        let (dir, before) = archive();
+        let store = Store::open(dir.path(), OpenMode::Existing).unwrap();
+        write_new(&store.db, &dir.path().join(NEW_DIR), &|_| ()).unwrap();
+        drop(store);
+        fs::remove_file(dir.path().join(NEW_DIR).join(READY)).unwrap();
+        assert_eq!(contents(dir.path()), before);
+        assert!(!dir.path().join(NEW_DIR).exists());
+    }
+}
