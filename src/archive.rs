@@ -286,7 +286,7 @@ impl Archive {
                 Err(rejection) => reject(&mut run.summary, progress, &rejection),
             }
         }
-        self.compress_bodies(&mut fresh)?;
+        self.compress_bodies(&mut fresh, &run.near)?;
         let mut staged = self.stage_blobs(fresh.iter_mut(), &mut run.near)?;
         let mut changed = Changed::default();
         let mut captured = 0;
@@ -307,7 +307,7 @@ impl Archive {
     /// its most similar near-duplicate where it has one (a revision against the
     /// version before it, a syndicated copy against the copy stored first), else alone.
     /// A base read fails only on a damaged archive; the body is then stored whole.
-    fn compress_bodies(&self, batch: &mut [Prepared]) -> Result<()> {
+    fn compress_bodies(&self, batch: &mut [Prepared], near: &Tracker) -> Result<()> {
         use rayon::prelude::*;
         let closest = |p: &Prepared| {
             p.similar.iter().max_by(|a, b| a.1.jaccard.total_cmp(&b.1.jaccard)).map(|(hash, _)| *hash)
@@ -328,7 +328,8 @@ impl Archive {
             .par_iter()
             .map(|p| {
                 let similar = closest(p).filter(|hash| p.body.is_some() && !in_batch.contains_key(hash))?;
-                let (hash, text) = self.store.base_for(&similar).ok().flatten()?;
+                let (hash, text) =
+                    self.store.base_for(&similar, &|body| near.location(body)).ok().flatten()?;
                 Some((hash, Arc::from(text)))
             })
             .collect();
@@ -386,6 +387,9 @@ impl Archive {
         }
         near.stage_segment(&self.store)?;
         self.store.write_staged()?;
+        for (hash, at) in &staged.bodies {
+            near.located(hash, *at);
+        }
         Ok(staged)
     }
 

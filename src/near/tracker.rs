@@ -19,6 +19,7 @@ use super::minhash::{self, BandKeys};
 use super::shingle::{self, Similarity};
 use crate::error::{Error, Result};
 use crate::id::BodyHash;
+use crate::store::pack::Location;
 use crate::store::{Joins, StagedNear, Store};
 
 /// Shingle sets kept in memory for verification: revisions and copies tend to arrive
@@ -67,6 +68,10 @@ pub struct Tracker {
     pending_joins: Vec<Joins>,
     staged: Option<StagedNear>,
     next_segment: u64,
+    /// Where this ingest put the bodies it stored, by index position from the first
+    /// body it indexed (see [`Store::body_with`]).
+    located: Vec<Option<Location>>,
+    located_from: u32,
 }
 
 impl Tracker {
@@ -100,6 +105,7 @@ impl Tracker {
             groups.join(position, &keys);
             Ok(())
         })?;
+        let located_from = index.len() as u32;
         Ok(Tracker {
             index,
             groups,
@@ -109,6 +115,8 @@ impl Tracker {
             pending_joins: Vec::new(),
             staged: None,
             next_segment,
+            located: Vec::new(),
+            located_from,
         })
     }
 
@@ -196,13 +204,31 @@ impl Tracker {
         if let Some(found) = self.cache.get(hash) {
             return Ok(found.clone());
         }
-        let body = store.body(hash)?.ok_or_else(|| Error::Corrupt {
+        let body = store.body_with(hash, &|body| self.location(body))?.ok_or_else(|| Error::Corrupt {
             tree: "near",
             detail: format!("indexed body {} is missing (run `newsvault verify`)", hash.short()),
         })?;
         let shingles = Arc::new(shingle::shingles(&body));
         self.remember(*hash, shingles.clone());
         Ok(shingles)
+    }
+
+    /// Records where this ingest stored an indexed body (once the pack holds it).
+    pub fn located(&mut self, hash: &BodyHash, at: Location) {
+        let Some(slot) = self.index.position(hash).and_then(|p| p.checked_sub(self.located_from)) else {
+            return;
+        };
+        let slot = slot as usize;
+        if self.located.len() <= slot {
+            self.located.resize(slot + 1, None);
+        }
+        self.located[slot] = Some(at);
+    }
+
+    /// Where this ingest stored a body, if it did.
+    pub fn location(&self, hash: &BodyHash) -> Option<Location> {
+        let slot = self.index.position(hash)?.checked_sub(self.located_from)?;
+        self.located.get(slot as usize).copied().flatten()
     }
 
     fn remember(&mut self, hash: BodyHash, shingles: Arc<Vec<u64>>) {

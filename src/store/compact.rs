@@ -217,17 +217,7 @@ fn write_new(from: &sled::Db, dir: &Path, copied: &dyn Fn(u64)) -> Result<Made> 
 fn open_new(dir: &Path) -> Result<sled::Db> {
     // A cache as small as a reader's: the copy reads each page once.
     let config = sled::Config::new().path(dir).cache_capacity(64 << 20).mode(sled::Mode::HighThroughput);
-    // sled's background writers drop their hold on a closed database a moment after it
-    // is closed, and until then its lock refuses the reopen in the same process.
-    for _ in 0..100 {
-        match config.open() {
-            Err(sled::Error::Io(e)) if e.to_string().contains("lock") => {
-                std::thread::sleep(std::time::Duration::from_millis(10))
-            }
-            opened => return Ok(opened?),
-        }
-    }
-    Ok(config.open()?)
+    Ok(super::open_sled(&config)?)
 }
 
 /// Tree names in order, so that the copy and its check read the trees alike.

@@ -90,6 +90,9 @@ const COMMITTED_FILE: &str = "committed";
 /// compaction swaps that file for another while the archive must stay held.
 const LOCK_FILE: &str = "lock";
 
+/// Where the caller knows a body's pack entry to be, when it does.
+pub type KnownLocations<'a> = dyn Fn(&BodyHash) -> Option<Location> + Sync + 'a;
+
 /// A numbered `near` value (a segment, a batch's joins) and its content, which can be
 /// unreadable on its own (damage in its pack entry) while its key still says which it is.
 pub type Numbered<T> = (u64, Result<T>);
@@ -149,7 +152,7 @@ impl Store {
         }
         let lock = lock_archive(path, mode)?;
         compact::finish_interrupted(path)?;
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(path)
             // Ingest keeps more of the tree in memory; readers stream through it. 128 MiB
             // against 256: the million-version replay peaks at 0.90 GB instead of 1.10.
@@ -158,9 +161,8 @@ impl Store {
             // only bounds what an operating-system crash can lose, and every ingest ends
             // with an explicit flush.
             .flush_every_ms(Some(5000))
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|e| open_error(path, e))?;
+            .mode(sled::Mode::HighThroughput);
+        let db = open_sled(&config).map_err(|e| open_error(path, e))?;
         let meta = db.open_tree("meta")?;
         let normalizer = check_versions(path, &meta, mode)?;
         let lost = check_committed(path, &meta)?;
@@ -259,35 +261,46 @@ impl Store {
 
     /// A stored body's text.
     pub fn body(&self, hash: &BodyHash) -> Result<Option<String>> {
-        let Some(entry) = self.body_entry(hash)? else {
-            return Ok(None);
-        };
-        self.text_at(hash, entry.at).map(Some)
+        self.body_with(hash, &|_| None)
     }
 
-    /// A body's text from its pack entry, read against its base if it has one.
-    fn text_at(&self, hash: &BodyHash, at: Location) -> Result<String> {
-        let stored = self.packs.read(at, Kind::Body, &hash.0)?;
+    /// A stored body's text, reading its pack entry (and its base's) where `known`
+    /// says they are instead of looking them up in the bodies tree: an ingest knows
+    /// where it put the bodies it stored, and at a million versions that lookup was a
+    /// tenth of the ingest. A wrong location fails the entry's hash check.
+    pub fn body_with(&self, hash: &BodyHash, known: &KnownLocations<'_>) -> Result<Option<String>> {
+        let Some(stored) = self.stored_body(hash, known)? else {
+            return Ok(None);
+        };
         let text = match codec::body_base(&stored)? {
             None => codec::decode_body(&stored, None)?,
-            Some(base) => codec::decode_body(&stored, Some(&self.whole_bytes(hash, &base)?))?,
+            Some(base) => codec::decode_body(&stored, Some(&self.whole_bytes(hash, &base, known)?))?,
         };
-        utf8_body(hash, text)
+        utf8_body(hash, text).map(Some)
+    }
+
+    /// A body's text from its pack entry at `at`.
+    fn text_at(&self, hash: &BodyHash, at: Location) -> Result<String> {
+        // Given where the body is, `body_with` always reads it.
+        Ok(self.body_with(hash, &|h| (h == hash).then_some(at))?.unwrap_or_default())
     }
 
     /// A body's blob as its pack holds it, if the body is stored.
-    fn stored_body(&self, hash: &BodyHash) -> Result<Option<Vec<u8>>> {
-        self.body_entry(hash)?.map(|entry| self.packs.read(entry.at, Kind::Body, &hash.0)).transpose()
+    fn stored_body(&self, hash: &BodyHash, known: &KnownLocations<'_>) -> Result<Option<Vec<u8>>> {
+        let at = match known(hash) {
+            Some(at) => Some(at),
+            None => self.body_entry(hash)?.map(|entry| entry.at),
+        };
+        at.map(|at| self.packs.read(at, Kind::Body, &hash.0)).transpose()
     }
 
     /// The text of `base`, which `of` is stored against: a base is always stored whole.
-    /// Only a dictionary, so not checked as UTF-8 (the body read with it is).
-    fn whole_bytes(&self, of: &BodyHash, base: &BodyHash) -> Result<Vec<u8>> {
+    fn whole_bytes(&self, of: &BodyHash, base: &BodyHash, known: &KnownLocations<'_>) -> Result<Vec<u8>> {
         let corrupt = |what: &str| Error::Corrupt {
             tree: "bodies",
             detail: format!("body {} is stored against {}, which is {what}", of.short(), base.short()),
         };
-        let stored = self.stored_body(base)?.ok_or_else(|| corrupt("missing"))?;
+        let stored = self.stored_body(base, known)?.ok_or_else(|| corrupt("missing"))?;
         if codec::body_base(&stored)?.is_some() {
             return Err(corrupt("not stored whole"));
         }
@@ -296,13 +309,18 @@ impl Store {
 
     /// What a new body resembling the stored body `similar` is best compressed
     /// against, with its text: `similar` itself if it is stored whole, else its base.
-    pub fn base_for(&self, similar: &BodyHash) -> Result<Option<(BodyHash, Vec<u8>)>> {
-        let Some(stored) = self.stored_body(similar)? else {
+    /// `known` as for [`Store::body_with`].
+    pub fn base_for(
+        &self,
+        similar: &BodyHash,
+        known: &KnownLocations<'_>,
+    ) -> Result<Option<(BodyHash, Vec<u8>)>> {
+        let Some(stored) = self.stored_body(similar, known)? else {
             return Ok(None);
         };
         Ok(Some(match codec::body_base(&stored)? {
             None => (*similar, codec::decode_body(&stored, None)?),
-            Some(base) => (base, self.whole_bytes(similar, &base)?),
+            Some(base) => (base, self.whole_bytes(similar, &base, known)?),
         }))
     }
 
@@ -751,6 +769,21 @@ fn lock_archive(path: &Path, mode: OpenMode) -> Result<std::fs::File> {
     }
 }
 
+/// Opens sled. With the archive's own lock held, sled's lock on its log can still
+/// refuse for a moment in a process that has just closed the archive: sled's background
+/// writers let go of a closed database a little after it is closed.
+fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
+    for _ in 0..100 {
+        match config.open() {
+            Err(sled::Error::Io(e)) if e.to_string().contains("lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            opened => return opened,
+        }
+    }
+    config.open()
+}
+
 /// Turns sled's lock failure into "archive in use".
 fn open_error(path: &Path, error: sled::Error) -> Error {
     if let sled::Error::Io(io) = &error {
@@ -772,6 +805,28 @@ mod tests {
         let _first = Store::open(dir.path(), OpenMode::Create).unwrap();
         let second = Store::open(dir.path(), OpenMode::Existing);
         assert!(matches!(second, Err(Error::ArchiveInUse { .. })), "{:?}", second.err());
+    }
+
+    #[test]
+    fn a_body_is_read_where_the_caller_knows_it_is_and_a_wrong_place_is_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), OpenMode::Create).unwrap();
+        let base_text = "the harbour master counted forty boats at dawn";
+        let revised_text = "the harbour master counted forty-one boats at dawn";
+        let (base, revised) = (BodyHash::of(base_text), BodyHash::of(revised_text));
+        let base_at = store.stage_body(&base, &codec::encode_blob(base_text.as_bytes())).unwrap();
+        let against = codec::encode_body_against(revised_text.as_bytes(), &base, base_text.as_bytes());
+        let revised_at = store.stage_body(&revised, &against).unwrap();
+        store.write_staged().unwrap();
+        // Neither is in the bodies tree: only the locations given can find them.
+        let known = |hash: &BodyHash| {
+            [(base, base_at), (revised, revised_at)].into_iter().find(|(h, _)| h == hash).map(|(_, at)| at)
+        };
+        assert_eq!(store.body_with(&revised, &known).unwrap().as_deref(), Some(revised_text));
+        assert_eq!(store.base_for(&revised, &known).unwrap(), Some((base, base_text.as_bytes().to_vec())));
+        assert_eq!(store.body(&revised).unwrap(), None);
+        let swapped = |hash: &BodyHash| Some(if *hash == revised { base_at } else { revised_at });
+        assert!(matches!(store.body_with(&revised, &swapped), Err(Error::Corrupt { .. })));
     }
 
     #[test]
