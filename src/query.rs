@@ -131,8 +131,12 @@ pub struct Stats {
     pub near_groups: u64,
     /// Bytes of raw input captured (each capture counted).
     pub input_bytes: u64,
-    /// Bytes the archive takes on disk.
+    /// Bytes the archive takes on disk: `index_bytes` and `pack_bytes`.
     pub stored_bytes: u64,
+    /// Of those, sled's files (the trees; what `compact` can shrink).
+    pub index_bytes: u64,
+    /// Of those, the packs (bodies, raw captures, the near-duplicate index).
+    pub pack_bytes: u64,
     /// The normaliser version the hashes were made with.
     pub normalizer: u32,
 }
@@ -355,7 +359,8 @@ impl Archive {
         }
         stats.bodies = self.store.body_count()? as u64;
         stats.near_groups = self.groups()?.len() as u64;
-        stats.stored_bytes = self.store.size_on_disk()?;
+        (stats.index_bytes, stats.pack_bytes) = self.store.sizes_on_disk()?;
+        stats.stored_bytes = stats.index_bytes + stats.pack_bytes;
         Ok(stats)
     }
 }

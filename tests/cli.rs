@@ -230,6 +230,11 @@ fn compaction_keeps_everything_and_reports_what_it_gave_back() {
     assert!(done["keys"].as_u64().unwrap() > 0, "{done}");
     assert_eq!(done["bytes_before"], before.2["stored_bytes"], "{done}");
     assert_eq!(done["bytes_after"], stats["stored_bytes"], "{done}");
+    // The packs are not touched; the index files are what is written again.
+    assert_eq!(stats["pack_bytes"], before.2["pack_bytes"]);
+    for s in [&before.2, &stats] {
+        assert_eq!(s["index_bytes"].as_u64().unwrap() + s["pack_bytes"].as_u64().unwrap(), s["stored_bytes"]);
+    }
     assert_eq!((read(&["list", "--json"]), read(&["clusters", "--json"])), (before.0, before.1));
     for field in ["articles", "versions", "bodies", "captures", "near_groups", "input_bytes"] {
         assert_eq!(stats[field], before.2[field], "{field}");

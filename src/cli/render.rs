@@ -277,7 +277,13 @@ pub fn stats(out: &mut impl Write, style: &Style, s: &Stats) -> Result<()> {
     writeln!(out, "captures     {}", s.captures)?;
     writeln!(out, "near groups  {}  (bodies linked by Jaccard >= 0.5 or containment >= 0.8)", s.near_groups)?;
     writeln!(out, "input        {}", human_bytes(s.input_bytes))?;
-    writeln!(out, "on disk      {}  ({ratio:.2}x the input)", human_bytes(s.stored_bytes))?;
+    writeln!(
+        out,
+        "on disk      {}  ({ratio:.2}x the input; index {}, packs {})",
+        human_bytes(s.stored_bytes),
+        human_bytes(s.index_bytes),
+        human_bytes(s.pack_bytes)
+    )?;
     writeln!(out, "normaliser   version {}", s.normalizer)?;
     Ok(())
 }

@@ -570,7 +570,13 @@ impl Store {
 
     /// Bytes the archive takes on disk: sled's files and the packs.
     pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.db.size_on_disk()? + self.packs.size_on_disk())
+        let (index, packs) = self.sizes_on_disk()?;
+        Ok(index + packs)
+    }
+
+    /// Bytes on disk of sled's files and of the packs.
+    pub fn sizes_on_disk(&self) -> Result<(u64, u64)> {
+        Ok((self.db.size_on_disk()?, self.packs.size_on_disk()))
     }
 
     /// Makes every write so far durable.
