@@ -118,7 +118,7 @@ impl Archive {
 
     /// Gives back the disk space sled's files hold beyond their contents: old copies of
     /// pages and half-full leaves, which an ingest of random keys leaves behind (sled's
-    /// files were 3.7 times their contents after a million versions, 1.6 times after
+    /// files were 3.9 times their contents after a million versions, 1.6 times after
     /// compaction). The archive is closed by it, and stays whole if it is cut off at any
     /// point: the next open finishes or discards the swap.
     pub fn compact(self, progress: &dyn Progress) -> Result<Compaction> {

@@ -15,13 +15,14 @@
 //!    `compact.new/ready` is written;
 //! 2. sled's files in the archive (`conf`, `db`, `snap.*`, `blobs/`) are moved into
 //!    `compact.old/`, then `compact.old/moved` is written;
-//! 3. the new files are moved from `compact.new/` into the archive, and `compact.new/`
-//!    is removed;
-//! 4. `compact.old/` is removed.
+//! 3. the new files are moved from `compact.new/` into the archive, and `ready` is
+//!    removed;
+//! 4. `compact.new/` and `compact.old/` are removed.
 //!
 //! Steps 2 to 4 are [`finish_interrupted`], which every open also runs, with the
-//! archive's lock held and before sled is opened: without `ready` the copy is discarded
-//! and the old files stand; with it, the swap is completed from wherever it stopped.
+//! archive's lock held and before sled is opened: with `ready` the swap is completed
+//! from wherever it stopped; without it, whatever is left of either directory is
+//! removed (a copy cut off before it was whole, or old files already replaced).
 
 use std::fs;
 use std::path::Path;
@@ -58,19 +59,15 @@ pub struct Compaction {
     pub bytes_after: u64,
 }
 
-/// Whether `path` holds a swap whose new files are ready (an archive whose old files
-/// may already be moved away).
-pub(super) fn holds_ready_swap(path: &Path) -> bool {
-    path.join(NEW_DIR).join(READY).exists()
-}
-
 /// Copies the store's trees into new files and swaps them in. `copied` is told the bytes
 /// of each batch of entries copied.
 pub(super) fn compact(store: Store, copied: &dyn Fn(u64)) -> Result<Compaction> {
     let bytes_before = store.size_on_disk()?;
     let path = store.path.clone();
     let new = path.join(NEW_DIR);
+    // The open has finished any earlier swap; nothing of one may linger into this one.
     remove_dir_if_present(&new)?;
+    remove_dir_if_present(&path.join(OLD_DIR))?;
     let made = write_new(&store.db, &new, copied)?;
     let packs_bytes = store.packs.size_on_disk();
     // sled's handles on the old files go before the files do; the archive's own lock is
@@ -117,11 +114,7 @@ impl Steps {
 fn finish_within(path: &Path, steps: &mut Steps) -> Result<()> {
     let new = path.join(NEW_DIR);
     let old = path.join(OLD_DIR);
-    if new.exists() {
-        if !new.join(READY).exists() {
-            // The copy was cut off: the old files never moved.
-            return remove_dir_if_present(&new);
-        }
+    if new.join(READY).exists() {
         if !old.join(MOVED).exists() {
             fs::create_dir_all(&old).map_err(|e| io(&old, "creating", e))?;
             for name in sled_files(path)? {
@@ -143,16 +136,27 @@ fn finish_within(path: &Path, steps: &mut Steps) -> Result<()> {
             rename(&new.join(&name), &path.join(&name))?;
         }
         sync_dir(path)?;
+        // `ready` goes first, and durably: once it is gone, what is left of either
+        // directory is litter.
         if !steps.take() {
             return Ok(());
         }
-        remove_dir_if_present(&new)?;
+        let ready = new.join(READY);
+        fs::remove_file(&ready).map_err(|e| io(&ready, "removing", e))?;
+        sync_dir(&new)?;
     }
-    if old.exists() {
-        if !steps.take() {
-            return Ok(());
+    // Without `ready`, `compact.new` is a copy cut off before it was whole (or what the
+    // swap above left of it), and `compact.old` holds only files already replaced: old
+    // files are moved there only while `ready` stands, and it is removed only once the
+    // new files are in.
+    for litter in [&new, &old] {
+        if litter.exists() {
+            if !steps.take() {
+                return Ok(());
+            }
+            remove_dir_if_present(litter)?;
+            sync_dir(path)?;
         }
-        remove_dir_if_present(&old)?;
     }
     Ok(())
 }
@@ -357,8 +361,32 @@ mod tests {
             }
             cuts += 1;
         }
-        // conf, db, blobs and a snapshot each way, two marks, two removals.
-        assert!(cuts >= 10, "only {cuts} places to cut");
+        // conf, db, blobs and a snapshot each way, two marks, three removals.
+        assert!(cuts >= 11, "only {cuts} places to cut");
+    }
+
+    #[test]
+    fn what_a_cut_off_removal_leaves_is_cleared_before_the_next_compaction() {
+        let (dir, before) = archive();
+        // A swap that moved everything and lost `ready`, then was cut off before it
+        // removed its directories: `compact.old` still says its files were moved.
+        compact(Store::open(dir.path(), OpenMode::Existing).unwrap(), &|_| ()).unwrap();
+        fs::create_dir_all(dir.path().join(NEW_DIR)).unwrap();
+        fs::create_dir_all(dir.path().join(OLD_DIR).join("blobs")).unwrap();
+        write_mark(&dir.path().join(OLD_DIR), MOVED).unwrap();
+        fs::write(dir.path().join(OLD_DIR).join("snap.0000000000000001"), b"stale").unwrap();
+        // The next compaction must move the live files away before it moves new ones in.
+        let store = Store::open(dir.path(), OpenMode::Existing).unwrap();
+        assert!(!dir.path().join(OLD_DIR).exists());
+        compact(store, &|_| ()).unwrap();
+        assert_eq!(contents(dir.path()), before);
+    }
+
+    #[test]
+    fn a_directory_without_an_archive_is_left_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(Store::open(dir.path(), OpenMode::Existing), Err(Error::NoArchive { .. })));
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

@@ -145,13 +145,23 @@ pub enum OpenMode {
 impl Store {
     /// Opens the archive at `path`.
     pub fn open(path: &Path, mode: OpenMode) -> Result<Store> {
-        let exists =
-            path.join("conf").exists() || path.join("db").exists() || compact::holds_ready_swap(path);
-        if mode != OpenMode::Create && !exists {
-            return Err(Error::NoArchive { path: path.to_path_buf() });
+        let no_archive = || Error::NoArchive { path: path.to_path_buf() };
+        if mode != OpenMode::Create && !path.is_dir() {
+            return Err(no_archive());
         }
+        // Whether this is an archive is asked with the lock held and any compaction's
+        // swap finished: between its steps sled's files are in neither place.
+        let had_lock_file = path.join(LOCK_FILE).exists();
         let lock = lock_archive(path, mode)?;
         compact::finish_interrupted(path)?;
+        if mode != OpenMode::Create && !(path.join("conf").exists() || path.join("db").exists()) {
+            if !had_lock_file {
+                // Leave a directory that holds no archive as it was.
+                drop(lock);
+                let _ = std::fs::remove_file(path.join(LOCK_FILE));
+            }
+            return Err(no_archive());
+        }
         let config = sled::Config::new()
             .path(path)
             // Ingest keeps more of the tree in memory; readers stream through it. 128 MiB
@@ -267,7 +277,8 @@ impl Store {
     /// A stored body's text, reading its pack entry (and its base's) where `known`
     /// says they are instead of looking them up in the bodies tree: an ingest knows
     /// where it put the bodies it stored, and at a million versions that lookup was a
-    /// tenth of the ingest. A wrong location fails the entry's hash check.
+    /// tenth of the ingest. A wrong location fails the check of the entry's header (its
+    /// kind, hash and length).
     pub fn body_with(&self, hash: &BodyHash, known: &KnownLocations<'_>) -> Result<Option<String>> {
         let Some(stored) = self.stored_body(hash, known)? else {
             return Ok(None);
@@ -775,13 +786,16 @@ fn lock_archive(path: &Path, mode: OpenMode) -> Result<std::fs::File> {
     }
 }
 
+/// How sled 0.34's message for a lock it could not take begins.
+const SLED_LOCK_FAILURE: &str = "could not acquire lock";
+
 /// Opens sled. With the archive's own lock held, sled's lock on its log can still
 /// refuse for a moment in a process that has just closed the archive: sled's background
 /// writers let go of a closed database a little after it is closed.
 fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
     for _ in 0..100 {
         match config.open() {
-            Err(sled::Error::Io(e)) if e.to_string().contains("lock") => {
+            Err(sled::Error::Io(e)) if e.to_string().starts_with(SLED_LOCK_FAILURE) => {
                 std::thread::sleep(std::time::Duration::from_millis(10))
             }
             opened => return opened,
@@ -794,7 +808,7 @@ fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
 fn open_error(path: &Path, error: sled::Error) -> Error {
     if let sled::Error::Io(io) = &error {
         let text = io.to_string();
-        if io.kind() == std::io::ErrorKind::WouldBlock || text.contains("lock") {
+        if io.kind() == std::io::ErrorKind::WouldBlock || text.starts_with(SLED_LOCK_FAILURE) {
             return Error::ArchiveInUse { path: path.to_path_buf() };
         }
     }
