@@ -26,9 +26,7 @@ fn an_ingest_killed_at_random_moments_completes_to_the_same_archive() {
     newsvault(&whole).arg("ingest").arg(&input).assert().success();
     let uninterrupted = started.elapsed();
 
-    let seed = std::env::var("NEWSVAULT_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
-    });
+    let seed = kill_seed();
     eprintln!("kill seed {seed} (NEWSVAULT_KILL_SEED), uninterrupted ingest {uninterrupted:?}");
     let mut random = SplitMix(seed);
 
@@ -75,9 +73,7 @@ fn a_compaction_killed_at_random_moments_leaves_the_archive_as_it_was() {
     let compacted = stats(&archive)["stored_bytes"].as_u64().unwrap();
     assert!(compacted < counted["stored_bytes"].as_u64().unwrap(), "compaction gave back no space");
 
-    let seed = std::env::var("NEWSVAULT_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
-    });
+    let seed = kill_seed();
     eprintln!("kill seed {seed} (NEWSVAULT_KILL_SEED), uninterrupted compaction {uninterrupted:?}");
     let mut random = SplitMix(seed);
     for kill in 1..=KILLS {
@@ -153,6 +149,13 @@ fn listing(archive: &Path) -> Vec<u8> {
 fn clusters(archive: &Path) -> Vec<u8> {
     let args = ["clusters", "--threshold", "0.5", "--json"];
     newsvault(archive).args(args).assert().success().get_output().stdout.clone()
+}
+
+/// The seed of a run's kill moments: `NEWSVAULT_KILL_SEED`, else the clock.
+fn kill_seed() -> u64 {
+    std::env::var("NEWSVAULT_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+    })
 }
 
 /// A small seeded generator (SplitMix64): the kill moments must be replayable.

@@ -117,25 +117,14 @@ fn finish_within(path: &Path, steps: &mut Steps) -> Result<()> {
     if new.join(READY).exists() {
         if !old.join(MOVED).exists() {
             fs::create_dir_all(&old).map_err(|e| io(&old, "creating", e))?;
-            for name in sled_files(path)? {
-                if !steps.take() {
-                    return Ok(());
-                }
-                rename(&path.join(&name), &old.join(&name))?;
-            }
-            sync_dir(path)?;
-            if !steps.take() {
+            if !move_sled_files(path, &old, steps)? || !steps.take() {
                 return Ok(());
             }
             write_mark(&old, MOVED)?;
         }
-        for name in sled_files(&new)? {
-            if !steps.take() {
-                return Ok(());
-            }
-            rename(&new.join(&name), &path.join(&name))?;
+        if !move_sled_files(&new, path, steps)? {
+            return Ok(());
         }
-        sync_dir(path)?;
         // `ready` goes first, and durably: once it is gone, what is left of either
         // directory is litter.
         if !steps.take() {
@@ -159,6 +148,19 @@ fn finish_within(path: &Path, steps: &mut Steps) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Moves sled's files from one directory to another, then syncs both; false if `steps` ran out first.
+fn move_sled_files(from: &Path, to: &Path, steps: &mut Steps) -> Result<bool> {
+    for name in sled_files(from)? {
+        if !steps.take() {
+            return Ok(false);
+        }
+        rename(&from.join(&name), &to.join(&name))?;
+    }
+    sync_dir(from)?;
+    sync_dir(to)?;
+    Ok(true)
 }
 
 /// What [`write_new`] made.

@@ -280,20 +280,21 @@ impl Store {
     /// tenth of the ingest. A wrong location fails the check of the entry's header (its
     /// kind, hash and length).
     pub fn body_with(&self, hash: &BodyHash, known: &KnownLocations<'_>) -> Result<Option<String>> {
-        let Some(stored) = self.stored_body(hash, known)? else {
-            return Ok(None);
-        };
-        let text = match codec::body_base(&stored)? {
-            None => codec::decode_body(&stored, None)?,
-            Some(base) => codec::decode_body(&stored, Some(&self.whole_bytes(hash, &base, known)?))?,
-        };
-        utf8_body(hash, text).map(Some)
+        self.stored_body(hash, known)?.map(|stored| self.text_of(hash, &stored, known)).transpose()
     }
 
     /// A body's text from its pack entry at `at`.
     fn text_at(&self, hash: &BodyHash, at: Location) -> Result<String> {
-        // Given where the body is, `body_with` always reads it.
-        Ok(self.body_with(hash, &|h| (h == hash).then_some(at))?.unwrap_or_default())
+        self.text_of(hash, &self.packs.read(at, Kind::Body, &hash.0)?, &|_| None)
+    }
+
+    /// A body's text from its stored blob, read against its base if it has one.
+    fn text_of(&self, hash: &BodyHash, stored: &[u8], known: &KnownLocations<'_>) -> Result<String> {
+        let text = match codec::body_base(stored)? {
+            None => codec::decode_body(stored, None)?,
+            Some(base) => codec::decode_body(stored, Some(&self.whole_bytes(hash, &base, known)?))?,
+        };
+        utf8_body(hash, text)
     }
 
     /// A body's blob as its pack holds it, if the body is stored.
@@ -306,6 +307,7 @@ impl Store {
     }
 
     /// The text of `base`, which `of` is stored against: a base is always stored whole.
+    /// Only a dictionary, so not checked as UTF-8 (the body read with it is).
     fn whole_bytes(&self, of: &BodyHash, base: &BodyHash, known: &KnownLocations<'_>) -> Result<Vec<u8>> {
         let corrupt = |what: &str| Error::Corrupt {
             tree: "bodies",
