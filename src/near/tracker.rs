@@ -77,16 +77,16 @@ pub struct Tracker {
 impl Tracker {
     /// Rebuilds the LSH table and the groups from the archive.
     pub fn load(store: &Store) -> Result<Tracker> {
-        let mut index = LshIndex::new();
+        let mut builder = index::Builder::default();
         let mut next_segment = 0;
         for segment in store.near_segments() {
             let (number, entries) = segment?;
-            let entries = entries?;
-            for (hash, bands) in entries {
-                index.insert(hash, &bands);
+            for (hash, bands) in entries? {
+                builder.push(hash, &bands);
             }
             next_segment = number + 1;
         }
+        let index = builder.finish();
         let mut groups = Groups::with_len(index.len());
         let unindexed = |hash: &BodyHash| Error::Corrupt {
             tree: "near",
