@@ -385,7 +385,7 @@ impl Archive {
                 staged.raws.insert(raw_key, self.store.stage_raw(&prepared.raw_hash, &blob)?);
             }
         }
-        near.stage_segment(&self.store)?;
+        near.stage_segment(&self.store, &staged.bodies)?;
         self.store.write_staged()?;
         for (hash, at) in &staged.bodies {
             near.located(hash, *at);

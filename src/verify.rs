@@ -263,12 +263,30 @@ impl Archive {
                             continue;
                         }
                     };
-                    for (hash, _) in entries {
+                    for (hash, _, at) in entries {
                         if bodies.lacks(&hash) {
                             report.problem(
                                 "near",
                                 format!("segment #{number}"),
                                 format!("indexes missing body {}", hash.short()),
+                            );
+                        }
+                        // An ingest reads the body where its segment says.
+                        let stored_at = self.store.body_entry(&hash).ok().flatten().map(|entry| entry.at);
+                        if let (Some(at), Some(stored_at)) = (at, stored_at)
+                            && at != stored_at
+                        {
+                            report.problem(
+                                "near",
+                                format!("segment #{number}"),
+                                format!(
+                                    "places body {} at {}:{}, where its entry says {}:{}",
+                                    hash.short(),
+                                    at.pack,
+                                    at.offset,
+                                    stored_at.pack,
+                                    stored_at.offset
+                                ),
                             );
                         }
                         indexed.keys.insert(hash);

@@ -255,6 +255,19 @@ fn as_layout(archive: &Path, before: u32) {
             articles.insert(key, whole).unwrap();
         }
     }
+    if before == 8 {
+        // Segments that do not say where their bodies are, held in sled's values.
+        let near = db.open_tree("near").unwrap();
+        for item in near.scan_prefix(b"s") {
+            let (key, value) = item.unwrap();
+            let mut unplaced = vec![codec::SEGMENT_WITHOUT_PLACES];
+            for (hash, keys, _) in codec::decode_segment("near", &near_content(archive, &value)).unwrap() {
+                unplaced.extend_from_slice(&hash.0);
+                keys.iter().for_each(|k| unplaced.extend_from_slice(&k.to_le_bytes()));
+            }
+            near.insert(key, unplaced).unwrap();
+        }
+    }
     if before <= 7 {
         let near = db.open_tree("near").unwrap();
         for item in near.iter() {
@@ -264,7 +277,7 @@ fn as_layout(archive: &Path, before: u32) {
                 let entries = codec::decode_segment("near", &content).unwrap();
                 let wide: Vec<(newsvault::id::BodyHash, [u64; newsvault::near::minhash::BANDS])> = entries
                     .into_iter()
-                    .map(|(hash, keys)| {
+                    .map(|(hash, keys, _)| {
                         (hash, keys.map(|k| u64::from(k) | (u64::from(k.rotate_left(7) ^ 0x5A5A) << 32)))
                     })
                     .collect();
@@ -278,6 +291,30 @@ fn as_layout(archive: &Path, before: u32) {
     db.flush().unwrap();
     drop(db);
     wait_for_release(archive);
+}
+
+/// An ingest reads the bodies it verifies candidates on where their index segment says
+/// they are; verify checks each place against the body's own entry.
+#[test]
+fn verify_reports_a_segment_placing_a_body_elsewhere_than_its_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = sound_archive(dir.path());
+    let db = sled::open(&archive).unwrap();
+    let near = db.open_tree("near").unwrap();
+    let (key, value) = near.scan_prefix(b"s").next().unwrap().unwrap();
+    let mut entries = codec::decode_segment("near", &near_content(&archive, &value)).unwrap();
+    let (hash, _, at) = &mut entries[0];
+    let placed = at.expect("a segment of this release places its bodies");
+    *at = Some(newsvault::store::pack::Location { offset: placed.offset + 1, ..placed });
+    let short = hash.short();
+    near.insert(key, codec::encode_segment(&entries)).unwrap();
+    db.flush().unwrap();
+    drop(near);
+    drop(db);
+    wait_for_release(&archive);
+    let (code, report) = verify(&archive);
+    assert_eq!(code, Some(1), "{report}");
+    assert!(report.contains(&format!("places body {short} at")), "{report}");
 }
 
 /// Each layout before the current one is read as it is, and the first ingest marks it

@@ -68,25 +68,31 @@ pub struct Tracker {
     pending_joins: Vec<Joins>,
     staged: Option<StagedNear>,
     next_segment: u64,
-    /// Where this ingest put the bodies it stored, by index position from the first
-    /// body it indexed (see [`Store::body_with`]).
+    /// Where each indexed body is in the packs, by index position, where its segment
+    /// or this ingest said (see [`Store::body_with`]).
     located: Vec<Option<Location>>,
-    located_from: u32,
 }
 
 impl Tracker {
     /// Rebuilds the LSH table and the groups from the archive.
     pub fn load(store: &Store) -> Result<Tracker> {
         let mut builder = index::Builder::default();
+        let mut located = Vec::new();
         let mut next_segment = 0;
         for segment in store.near_segments() {
             let (number, entries) = segment?;
-            for (hash, bands) in entries? {
+            for (hash, bands, at) in entries? {
                 builder.push(hash, &bands);
+                located.push(at);
             }
             next_segment = number + 1;
         }
         let index = builder.finish();
+        if located.len() != index.len() {
+            // A body listed twice: places by position are not worth working out for what
+            // no archive should hold, and the store knows them all.
+            located = vec![None; index.len()];
+        }
         let mut groups = Groups::with_len(index.len());
         let unindexed = |hash: &BodyHash| Error::Corrupt {
             tree: "near",
@@ -105,7 +111,6 @@ impl Tracker {
             groups.join(position, &keys);
             Ok(())
         })?;
-        let located_from = index.len() as u32;
         Ok(Tracker {
             index,
             groups,
@@ -115,8 +120,7 @@ impl Tracker {
             pending_joins: Vec::new(),
             staged: None,
             next_segment,
-            located: Vec::new(),
-            located_from,
+            located,
         })
     }
 
@@ -178,12 +182,23 @@ impl Tracker {
         Ok(kept)
     }
 
-    /// Queues the bodies indexed since the last segment, with the joins indexing them
-    /// made, for the pack, to be made durable with the batch's bodies.
-    pub fn stage_segment(&mut self, store: &Store) -> Result<()> {
-        if !self.pending.is_empty() {
-            self.staged = Some(store.stage_near_batch(&self.pending, &self.pending_joins)?);
+    /// Queues the bodies indexed since the last segment, with where each is and the
+    /// joins indexing them made, for the pack, to be made durable with the batch's
+    /// bodies. `staged` is where this batch's bodies will be; a body stored before (one
+    /// a stopped ingest left unindexed) is where the store says.
+    pub fn stage_segment(&mut self, store: &Store, staged: &HashMap<BodyHash, Location>) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
         }
+        let mut entries = Vec::with_capacity(self.pending.len());
+        for (hash, bands) in &self.pending {
+            let at = match staged.get(hash) {
+                Some(at) => Some(*at),
+                None => store.body_entry(hash)?.map(|entry| entry.at),
+            };
+            entries.push((*hash, *bands, at));
+        }
+        self.staged = Some(store.stage_near_batch(&entries, &self.pending_joins)?);
         Ok(())
     }
 
@@ -215,9 +230,7 @@ impl Tracker {
 
     /// Records where this ingest stored an indexed body (once the pack holds it).
     pub fn located(&mut self, hash: &BodyHash, at: Location) {
-        let Some(slot) = self.index.position(hash).and_then(|p| p.checked_sub(self.located_from)) else {
-            return;
-        };
+        let Some(slot) = self.index.position(hash) else { return };
         let slot = slot as usize;
         if self.located.len() <= slot {
             self.located.resize(slot + 1, None);
@@ -225,10 +238,9 @@ impl Tracker {
         self.located[slot] = Some(at);
     }
 
-    /// Where this ingest stored a body, if it did.
+    /// Where an indexed body is, if its segment or this ingest said.
     pub fn location(&self, hash: &BodyHash) -> Option<Location> {
-        let slot = self.index.position(hash)?.checked_sub(self.located_from)?;
-        self.located.get(slot as usize).copied().flatten()
+        self.located.get(self.index.position(hash)? as usize).copied().flatten()
     }
 
     fn remember(&mut self, hash: BodyHash, shingles: Arc<Vec<u64>>) {

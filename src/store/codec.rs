@@ -459,62 +459,91 @@ pub fn near_value<'a>(tree: &'static str, bytes: &'a [u8]) -> Result<NearValue<'
 }
 
 /// The version byte of an index segment in its fixed layout ([`encode_segment`]).
-/// Segments written before it (version [`VALUE_VERSION`], 64-bit band keys in bincode)
-/// are still read.
-pub const SEGMENT_VERSION: u8 = 2;
+/// Segments written before it are still read: version [`SEGMENT_WITHOUT_PLACES`] (the
+/// same without where each body is) and version [`VALUE_VERSION`] (64-bit band keys in
+/// bincode). Not 3, which opens a pointer into a pack ([`IN_PACK_VERSION`]), so that a
+/// segment is never taken for one where older layouts held it in sled's value.
+pub const SEGMENT_VERSION: u8 = 4;
 
-/// Bytes of one body in a segment: its hash, then its band keys, little-endian.
-const SEGMENT_ENTRY: usize = 32 + 4 * BANDS;
+/// The version byte of a fixed-layout segment that does not say where its bodies are.
+pub const SEGMENT_WITHOUT_PLACES: u8 = 2;
 
-/// Encodes an index segment: the version byte, then each body's hash and band keys at
-/// a fixed width. Random keys take their whole width anyway, and bincode's variable
-/// integers spend five bytes on most 32-bit ones.
-pub fn encode_segment(entries: &[(BodyHash, BandKeys)]) -> Vec<u8> {
+/// Bytes of one body in a segment without places: its hash, then its band keys,
+/// little-endian.
+const SEGMENT_ENTRY_WITHOUT_PLACE: usize = 32 + 4 * BANDS;
+
+/// Bytes of one body in a segment: as above, then where the body is in a pack (pack
+/// number u32, offset u64, length u32; all ones for "not said").
+const SEGMENT_ENTRY: usize = SEGMENT_ENTRY_WITHOUT_PLACE + 16;
+
+/// A body's entry in an index segment: its hash, its band keys, and where it is in a
+/// pack, when the segment says (an ingest reads the bodies it verifies candidates on
+/// from there without asking sled).
+pub type SegmentEntry = (BodyHash, BandKeys, Option<Location>);
+
+/// Encodes an index segment: the version byte, then each body's hash, band keys and
+/// place at a fixed width. Random keys take their whole width anyway, and bincode's
+/// variable integers spend five bytes on most 32-bit ones.
+pub fn encode_segment(entries: &[SegmentEntry]) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + entries.len() * SEGMENT_ENTRY);
     out.push(SEGMENT_VERSION);
-    for (hash, keys) in entries {
+    for (hash, keys, at) in entries {
         out.extend_from_slice(&hash.0);
         for key in keys {
             out.extend_from_slice(&key.to_le_bytes());
         }
+        let at = at.unwrap_or(Location { pack: u32::MAX, offset: u64::MAX, len: u32::MAX });
+        out.extend_from_slice(&at.pack.to_le_bytes());
+        out.extend_from_slice(&at.offset.to_le_bytes());
+        out.extend_from_slice(&at.len.to_le_bytes());
     }
     out
 }
 
-/// Decodes an index segment of either version: 64-bit keys of the older one are
-/// narrowed as [`minhash::band_keys`] narrows them now.
-pub fn decode_segment(tree: &'static str, bytes: &[u8]) -> Result<Vec<(BodyHash, BandKeys)>> {
+/// Decodes an index segment of any version: 64-bit keys of the oldest are narrowed as
+/// [`minhash::band_keys`] narrows them now.
+pub fn decode_segment(tree: &'static str, bytes: &[u8]) -> Result<Vec<SegmentEntry>> {
     let corrupt = |detail: String| Error::Corrupt { tree, detail };
-    match bytes.split_first() {
-        Some((&SEGMENT_VERSION, payload)) => {
-            if payload.len() % SEGMENT_ENTRY != 0 {
-                return Err(corrupt(format!(
-                    "an index segment of {} bytes is not whole entries of {SEGMENT_ENTRY}",
-                    payload.len()
-                )));
-            }
-            Ok(payload.chunks_exact(SEGMENT_ENTRY).map(segment_entry).collect())
+    let fixed = |payload: &[u8], width: usize| {
+        if !payload.len().is_multiple_of(width) {
+            return Err(corrupt(format!(
+                "an index segment of {} bytes is not whole entries of {width}",
+                payload.len()
+            )));
         }
+        Ok(payload.chunks_exact(width).map(segment_entry).collect())
+    };
+    match bytes.split_first() {
+        Some((&SEGMENT_VERSION, payload)) => fixed(payload, SEGMENT_ENTRY),
+        Some((&SEGMENT_WITHOUT_PLACES, payload)) => fixed(payload, SEGMENT_ENTRY_WITHOUT_PLACE),
         Some((&VALUE_VERSION, _)) => {
             let wide: Vec<(BodyHash, [u64; BANDS])> = decode(tree, bytes)?;
-            Ok(wide.into_iter().map(|(hash, keys)| (hash, keys.map(minhash::narrow))).collect())
+            Ok(wide.into_iter().map(|(hash, keys)| (hash, keys.map(minhash::narrow), None)).collect())
         }
         Some((other, _)) => Err(corrupt(format!(
-            "index segment format version {other}, this newsvault reads {VALUE_VERSION} and {SEGMENT_VERSION}"
+            "index segment format version {other}, this newsvault reads {VALUE_VERSION}, {SEGMENT_WITHOUT_PLACES} and {SEGMENT_VERSION}"
         ))),
         None => Err(corrupt("empty value".into())),
     }
 }
 
-/// One entry of a fixed-layout segment, `SEGMENT_ENTRY` bytes long.
-fn segment_entry(entry: &[u8]) -> (BodyHash, BandKeys) {
-    let (hash, keys) = entry.split_at(32);
+/// One entry of a fixed-layout segment, with or without its place (by its length).
+fn segment_entry(entry: &[u8]) -> SegmentEntry {
+    let (hash, rest) = entry.split_at(32);
     let hash = BodyHash(hash.try_into().expect("an entry opens with 32 bytes of hash, by its length"));
     let keys = std::array::from_fn(|band| {
         let at = band * 4;
-        u32::from_le_bytes(keys[at..at + 4].try_into().expect("four bytes per key, by the entry's length"))
+        u32::from_le_bytes(rest[at..at + 4].try_into().expect("four bytes per key, by the entry's length"))
     });
-    (hash, keys)
+    let at = rest.get(4 * BANDS..).filter(|place| place.len() == 16).and_then(|place| {
+        let at = Location {
+            pack: u32::from_le_bytes(place[..4].try_into().expect("four bytes, by the place's length")),
+            offset: u64::from_le_bytes(place[4..12].try_into().expect("eight bytes, by the place's length")),
+            len: u32::from_le_bytes(place[12..].try_into().expect("four bytes, by the place's length")),
+        };
+        (at.pack != u32::MAX).then_some(at)
+    });
+    (hash, keys, at)
 }
 
 /// serde visitors that read a batch of joins, `[(body, [member, ...]), ...]`, straight
@@ -616,20 +645,33 @@ mod tests {
 
     #[test]
     fn segments_round_trip_and_older_ones_read_with_narrowed_keys() {
-        let entries: Vec<(BodyHash, BandKeys)> = (0..3u8)
+        let entries: Vec<SegmentEntry> = (0..3u8)
             .map(|n| {
-                (BodyHash([n; 32]), std::array::from_fn(|band| (u32::from(n) << 24) | (band as u32 * 977)))
+                let at = (n != 1).then_some(Location { pack: n.into(), offset: 1 << 33, len: 70_000 });
+                (
+                    BodyHash([n; 32]),
+                    std::array::from_fn(|band| (u32::from(n) << 24) | (band as u32 * 977)),
+                    at,
+                )
             })
             .collect();
         let bytes = encode_segment(&entries);
         assert_eq!(bytes.len(), 1 + 3 * SEGMENT_ENTRY);
         assert_eq!(decode_segment("near", &bytes).unwrap(), entries);
         assert_eq!(decode_segment("near", &encode_segment(&[])).unwrap(), Vec::new());
+        let unplaced: Vec<SegmentEntry> =
+            entries.iter().map(|(hash, keys, _)| (*hash, *keys, None)).collect();
+        let mut without_places = vec![SEGMENT_WITHOUT_PLACES];
+        for (hash, keys, _) in &entries {
+            without_places.extend_from_slice(&hash.0);
+            keys.iter().for_each(|key| without_places.extend_from_slice(&key.to_le_bytes()));
+        }
+        assert_eq!(decode_segment("near", &without_places).unwrap(), unplaced);
         let wide: Vec<(BodyHash, [u64; BANDS])> = entries
             .iter()
-            .map(|(hash, keys)| (*hash, keys.map(|k| u64::from(k) | 0xABCD_0000_0000_0000)))
+            .map(|(hash, keys, _)| (*hash, keys.map(|k| u64::from(k) | 0xABCD_0000_0000_0000)))
             .collect();
-        assert_eq!(decode_segment("near", &encode(&wide)).unwrap(), entries);
+        assert_eq!(decode_segment("near", &encode(&wide)).unwrap(), unplaced);
     }
 
     #[test]
@@ -645,7 +687,7 @@ mod tests {
 
     #[test]
     fn cut_or_unknown_segments_are_errors() {
-        let bytes = encode_segment(&[(BodyHash([9; 32]), [1; BANDS])]);
+        let bytes = encode_segment(&[(BodyHash([9; 32]), [1; BANDS], None)]);
         let cut = decode_segment("near", &bytes[..bytes.len() - 1]).unwrap_err().to_string();
         assert!(cut.contains("not whole entries"), "{cut}");
         let mut other = bytes.clone();

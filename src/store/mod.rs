@@ -7,7 +7,7 @@
 //! | `meta` | name | format and normaliser versions (u32, big-endian), captures written (u64), recorded end of the last pack |
 //! | `bodies` | body hash (32) | [`BodyEntry`]: where the text is in a pack, which articles hold it |
 //! | `articles` | article id (16) | [`ArticleEntry`]: its versions, each with its captures ([`CaptureEntry`], with where their raw bytes are in a pack); written without the URL its key holds, and without what repeats the version or capture before it (title, date, page furniture, input file; [`codec::encode_article`]) |
-//! | `near` | `s` + segment number (8, big-endian) | where in a pack the LSH band keys of the bodies one ingest batch indexed are (layouts 6 and 7: the keys themselves) |
+//! | `near` | `s` + segment number (8, big-endian) | where in a pack the LSH band keys of the bodies one ingest batch indexed are, with where each body is (layout 8: without; layouts 6 and 7: the keys themselves) |
 //! | `near` | `j` + segment number (8, big-endian) | where in a pack the [`Joins`] of those bodies are (for each that joined near-duplicate groups, one verified member of each; layouts 6 and 7: the joins themselves) |
 //!
 //! Bodies, raw captures, index segments and joins themselves are in append-only pack
@@ -54,7 +54,6 @@ use std::path::{Path, PathBuf};
 
 pub use model::{ArticleEntry, BodyEntry, CaptureEntry, Link, VersionEntry};
 
-use crate::near::minhash::BandKeys;
 use pack::{Kind, Location, PackEnd, Packs};
 
 use crate::error::{Error, Result};
@@ -62,20 +61,26 @@ use crate::id::{ArticleId, BodyHash, RawHash};
 use crate::normalize::NormalizerVersion;
 
 /// The on-disk layout version, stored in `meta`.
-pub const FORMAT_VERSION: u32 = 8;
+pub const FORMAT_VERSION: u32 = 9;
 
-/// The layouts before [`FORMAT_VERSION`], read as they are: 7 is layout 8 with index
-/// segments (of 64-bit band keys; [`codec::decode_segment`] reads both) and joins in
-/// sled's values instead of the packs ([`codec::near_value`]), and 6 is 7
-/// without articles in their compact form ([`codec::encode_article`], which layout 7
-/// reads too). The first ingest marks such an archive 8 before it writes anything, so a
-/// release that reads only an older layout refuses the archive at open instead of
-/// failing on each value it cannot read.
-pub const UPGRADED_FORMATS: [u32; 2] = [6, 7];
+/// The layouts before [`FORMAT_VERSION`], read as they are: 8 is layout 9 with index
+/// segments that do not say where their bodies are ([`codec::decode_segment`] reads
+/// every version), 7 is layout 8 with segments of 64-bit band keys and joins in sled's
+/// values instead of the packs ([`codec::near_value`]), and 6 is 7 without articles in
+/// their compact form ([`codec::encode_article`], which layout 7 reads too). The first
+/// ingest marks such an archive 9 before it writes anything, so a release that reads
+/// only an older layout refuses the archive at open instead of failing on each value it
+/// cannot read.
+pub const UPGRADED_FORMATS: [u32; 3] = [6, 7, 8];
 
-/// [`UPGRADED_FORMATS`] as a message names them: "6 and 7".
+/// [`UPGRADED_FORMATS`] as a message names them: "6, 7 and 8".
 pub fn upgraded_formats_named() -> String {
-    UPGRADED_FORMATS.map(|format| format.to_string()).join(" and ")
+    let named = UPGRADED_FORMATS.map(|format| format.to_string());
+    match named.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 const META_FORMAT: &[u8] = b"format";
@@ -476,7 +481,7 @@ impl Store {
     /// Queues an index segment (the band keys of bodies indexed together) and the joins
     /// indexing them made for the pack, to be written with the batch's bodies; returns
     /// the values [`Store::put_near_batch`] records for them.
-    pub fn stage_near_batch(&self, entries: &[(BodyHash, BandKeys)], joins: &[Joins]) -> Result<StagedNear> {
+    pub fn stage_near_batch(&self, entries: &[codec::SegmentEntry], joins: &[Joins]) -> Result<StagedNear> {
         let segment = self.stage_near(Kind::Segment, &codec::encode_segment(entries))?;
         let joins =
             (!joins.is_empty()).then(|| self.stage_near(Kind::Joins, &codec::encode(&joins))).transpose()?;
@@ -524,7 +529,7 @@ impl Store {
     }
 
     /// Every index segment with its number, in the order written.
-    pub fn near_segments(&self) -> impl Iterator<Item = Result<Numbered<Vec<(BodyHash, BandKeys)>>>> + '_ {
+    pub fn near_segments(&self) -> impl Iterator<Item = Result<Numbered<Vec<codec::SegmentEntry>>>> + '_ {
         self.numbered(b's', Kind::Segment, |content| codec::decode_segment("near", content))
     }
 
