@@ -1,14 +1,16 @@
 //! Near-duplicate detection during an ingest: the LSH table and the groups rebuilt
 //! from the store, exact verification of candidates, and what one batch added (its
-//! bodies' band keys and the joins they made), written once per batch. Owns the cache of recent shingle sets; never decides what a
-//! match means for articles (that is [`crate::archive`]).
+//! bodies' band keys and places in the packs, and the joins they made), written once
+//! per batch. Owns the cache of recent shingle sets and where each indexed body is;
+//! never decides what a match means for articles (that is [`crate::archive`]).
 //!
 //! A new body joins the group of every stored body it is verified to resemble (a
 //! kept pair, [`super::is_kept`]); groups it bridges become one. So a body is checked
 //! against one or a few members of each group its candidates fall in, not against
 //! every member: a story copied a hundred times costs the hundred-and-first copy a
-//! verification or two, and the ingest stays as fast at a million versions as at
-//! fifty thousand.
+//! verification or two, not a hundred. A candidate's text is read from the pack where
+//! its segment (or this ingest) placed it, not looked up in sled, whose bodies tree
+//! outgrows its cache long before a million versions.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;

@@ -19,7 +19,7 @@
 //!    removed;
 //! 4. `compact.new/` and `compact.old/` are removed.
 //!
-//! Steps 2 to 4 are [`finish_interrupted`], which every open also runs, with the
+//! Steps 2 to 4 are `finish_interrupted`, which every open also runs, with the
 //! archive's lock held and before sled is opened: with `ready` the swap is completed
 //! from wherever it stopped; without it, whatever is left of either directory is
 //! removed (a copy cut off before it was whole, or old files already replaced).
