@@ -418,7 +418,26 @@ pub fn decode_joins_into(tree: &'static str, bytes: &[u8], into: &mut super::Fla
 /// hash of the stored bytes.
 pub const IN_PACK_VERSION: u8 = 3;
 
-const IN_PACK_LEN: usize = 1 + 4 + 8 + 4 + 32;
+const IN_PACK_LEN: usize = 1 + LOCATION_LEN + 32;
+
+/// Bytes of a location at a fixed width: pack u32, offset u64, length u32, little-endian.
+const LOCATION_LEN: usize = 4 + 8 + 4;
+
+fn write_location(out: &mut Vec<u8>, at: Location) {
+    out.extend_from_slice(&at.pack.to_le_bytes());
+    out.extend_from_slice(&at.offset.to_le_bytes());
+    out.extend_from_slice(&at.len.to_le_bytes());
+}
+
+fn read_location(bytes: &[u8; LOCATION_LEN]) -> Location {
+    let (pack, rest) = bytes.split_first_chunk::<4>().expect("16 bytes hold 4");
+    let (offset, len) = rest.split_first_chunk::<8>().expect("12 bytes hold 8");
+    Location {
+        pack: u32::from_le_bytes(*pack),
+        offset: u64::from_le_bytes(*offset),
+        len: u32::from_le_bytes(len.try_into().expect("four bytes are left of 16")),
+    }
+}
 
 /// A `near` value as stored: its content itself (layouts 6 and 7), or where that is.
 #[derive(Debug, PartialEq, Eq)]
@@ -433,9 +452,7 @@ pub enum NearValue<'a> {
 pub fn encode_in_pack(at: Location, hash: &[u8; 32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(IN_PACK_LEN);
     out.push(IN_PACK_VERSION);
-    out.extend_from_slice(&at.pack.to_le_bytes());
-    out.extend_from_slice(&at.offset.to_le_bytes());
-    out.extend_from_slice(&at.len.to_le_bytes());
+    write_location(&mut out, at);
     out.extend_from_slice(hash);
     out
 }
@@ -444,17 +461,10 @@ pub fn encode_in_pack(at: Location, hash: &[u8; 32]) -> Vec<u8> {
 pub fn near_value<'a>(tree: &'static str, bytes: &'a [u8]) -> Result<NearValue<'a>> {
     match bytes.first() {
         Some(&IN_PACK_VERSION) if bytes.len() == IN_PACK_LEN => {
-            let field = |from: usize, to: usize| &bytes[from..to];
-            let at = Location {
-                pack: u32::from_le_bytes(field(1, 5).try_into().expect("four bytes, by the value's length")),
-                offset: u64::from_le_bytes(
-                    field(5, 13).try_into().expect("eight bytes, by the value's length"),
-                ),
-                len: u32::from_le_bytes(field(13, 17).try_into().expect("four bytes, by the value's length")),
-            };
+            let at = bytes[1..1 + LOCATION_LEN].try_into().expect("16 bytes, by the value's length");
             Ok(NearValue::InPack(
-                at,
-                field(17, IN_PACK_LEN).try_into().expect("32 bytes, by the value's length"),
+                read_location(at),
+                bytes[1 + LOCATION_LEN..].try_into().expect("32 bytes, by the value's length"),
             ))
         }
         Some(&IN_PACK_VERSION) => Err(Error::Corrupt {
@@ -479,9 +489,9 @@ pub const SEGMENT_WITHOUT_PLACES: u8 = 2;
 /// little-endian.
 const SEGMENT_ENTRY_WITHOUT_PLACE: usize = 32 + 4 * BANDS;
 
-/// Bytes of one body in a segment: as above, then where the body is in a pack (pack
-/// number u32, offset u64, length u32; all ones for "not said").
-const SEGMENT_ENTRY: usize = SEGMENT_ENTRY_WITHOUT_PLACE + 16;
+/// Bytes of one body in a segment: as above, then where the body is in a pack
+/// ([`LOCATION_LEN`]; all ones for "not said").
+const SEGMENT_ENTRY: usize = SEGMENT_ENTRY_WITHOUT_PLACE + LOCATION_LEN;
 
 /// A body's entry in an index segment: its hash, its band keys, and where it is in a
 /// pack, when the segment says (an ingest reads the bodies it verifies candidates on
@@ -499,10 +509,7 @@ pub fn encode_segment(entries: &[SegmentEntry]) -> Vec<u8> {
         for key in keys {
             out.extend_from_slice(&key.to_le_bytes());
         }
-        let at = at.unwrap_or(Location { pack: u32::MAX, offset: u64::MAX, len: u32::MAX });
-        out.extend_from_slice(&at.pack.to_le_bytes());
-        out.extend_from_slice(&at.offset.to_le_bytes());
-        out.extend_from_slice(&at.len.to_le_bytes());
+        write_location(&mut out, at.unwrap_or(Location { pack: u32::MAX, offset: u64::MAX, len: u32::MAX }));
     }
     out
 }
@@ -542,14 +549,7 @@ fn segment_entry(entry: &[u8]) -> SegmentEntry {
         let at = band * 4;
         u32::from_le_bytes(rest[at..at + 4].try_into().expect("four bytes per key, by the entry's length"))
     });
-    let at = rest.get(4 * BANDS..).filter(|place| place.len() == 16).and_then(|place| {
-        let at = Location {
-            pack: u32::from_le_bytes(place[..4].try_into().expect("four bytes, by the place's length")),
-            offset: u64::from_le_bytes(place[4..12].try_into().expect("eight bytes, by the place's length")),
-            len: u32::from_le_bytes(place[12..].try_into().expect("four bytes, by the place's length")),
-        };
-        (at.pack != u32::MAX).then_some(at)
-    });
+    let at = rest[4 * BANDS..].try_into().ok().map(read_location).filter(|at| at.pack != u32::MAX);
     (hash, keys, at)
 }
 
