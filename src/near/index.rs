@@ -54,19 +54,21 @@ impl Band {
 /// read back), on all cores: the bands are independent of each other and of the map of
 /// positions, and an ingest into a million-version archive started by spending 0.9 s
 /// on them on one core.
-#[derive(Default)]
 pub struct Builder {
     bodies: Vec<BodyHash>,
     /// Per band, each body's key.
     columns: Vec<Vec<u32>>,
 }
 
+impl Default for Builder {
+    fn default() -> Self {
+        Builder { bodies: Vec::new(), columns: vec![Vec::new(); BANDS] }
+    }
+}
+
 impl Builder {
     /// Adds the next body.
     pub fn push(&mut self, hash: BodyHash, keys: &BandKeys) {
-        if self.columns.is_empty() {
-            self.columns = vec![Vec::new(); BANDS];
-        }
         self.bodies.push(hash);
         self.columns.iter_mut().zip(keys).for_each(|(column, key)| column.push(*key));
     }
@@ -87,9 +89,6 @@ impl Builder {
                 index.insert(*hash, &std::array::from_fn(|band| columns[band][position]));
             }
             return index;
-        }
-        if columns.is_empty() {
-            return LshIndex::new();
         }
         let bands = columns
             .into_par_iter()
