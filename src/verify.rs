@@ -8,7 +8,7 @@
 //! references into it are then not checked, so one damaged page does not bury the
 //! report under thousands of consequences.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -16,6 +16,7 @@ use crate::archive::Archive;
 use crate::error::Result;
 use crate::id::{ArticleId, BodyHash, RawHash};
 use crate::store::model::{Link, VersionEntry};
+use crate::store::pack::Location;
 
 /// One thing found wrong.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -66,6 +67,13 @@ impl<K: Eq + std::hash::Hash> Sound<K> {
     }
 }
 
+/// Where the body entries read say each body's text is; `complete` when the whole
+/// bodies tree was read.
+struct Places {
+    at: HashMap<BodyHash, Location>,
+    complete: bool,
+}
+
 impl Archive {
     /// Checks the whole archive.
     pub fn verify(&self) -> Result<VerifyReport> {
@@ -90,8 +98,8 @@ impl Archive {
             report.unfinished += 1;
         }
         let articles = self.verify_articles(&bodies, &mut report);
-        self.verify_body_links(&articles, &mut report);
-        self.verify_near(&bodies, &mut report);
+        let places = self.verify_body_links(&articles, &mut report);
+        self.verify_near(&bodies, &places, &mut report);
         Ok(report)
     }
 
@@ -157,13 +165,15 @@ impl Archive {
     }
 
     /// Every version's body names its article; a body naming an article that lacks it
-    /// is unfinished.
-    fn verify_body_links(&self, held: &Sound<(ArticleId, BodyHash)>, report: &mut VerifyReport) {
+    /// is unfinished. Returns where each body entry read says its text is.
+    fn verify_body_links(&self, held: &Sound<(ArticleId, BodyHash)>, report: &mut VerifyReport) -> Places {
         let mut linked = HashSet::new();
+        let mut places = Places { at: HashMap::new(), complete: true };
         let mut complete = true;
         for item in self.store.body_records() {
             match item {
                 Ok((hash, entry)) => {
+                    places.at.insert(hash, entry.at);
                     for article in entry.articles {
                         // A body names its article just before the article is written,
                         // so this is where an ingest stopped between the two.
@@ -176,6 +186,7 @@ impl Archive {
                 Err(e) => {
                     report.problem("bodies", "?", e.to_string());
                     complete = false;
+                    places.complete = false;
                 }
             }
         }
@@ -188,6 +199,7 @@ impl Archive {
                 );
             }
         }
+        places
     }
 
     /// A version has captures, and every capture its raw bytes, which hash as
@@ -237,7 +249,7 @@ impl Archive {
 
     /// Every index segment decodes and names stored bodies; every join names stored,
     /// indexed bodies and belongs to a segment.
-    fn verify_near(&self, bodies: &Sound<BodyHash>, report: &mut VerifyReport) {
+    fn verify_near(&self, bodies: &Sound<BodyHash>, places: &Places, report: &mut VerifyReport) {
         let mut indexed = Sound { keys: HashSet::new(), complete: true };
         let mut next = 0u64;
         for segment in self.store.near_segments() {
@@ -272,8 +284,8 @@ impl Archive {
                             );
                         }
                         // An ingest reads the body where its segment says.
-                        let stored_at = self.store.body_entry(&hash).ok().flatten().map(|entry| entry.at);
-                        if let (Some(at), Some(stored_at)) = (at, stored_at)
+                        if let Some(at) = at
+                            && let Some(stored_at) = self.place_of(&hash, places)
                             && at != stored_at
                         {
                             report.problem(
@@ -326,6 +338,16 @@ impl Archive {
                     }
                 }
             }
+        }
+    }
+
+    /// Where a body's entry says its text is: from the entries read, or, past damage
+    /// that ended their reading, from its entry.
+    fn place_of(&self, hash: &BodyHash, places: &Places) -> Option<Location> {
+        match places.at.get(hash) {
+            Some(at) => Some(*at),
+            None if !places.complete => self.store.body_entry(hash).ok().flatten().map(|entry| entry.at),
+            None => None,
         }
     }
 }
