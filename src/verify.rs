@@ -190,6 +190,28 @@ impl Archive {
                 }
             }
         }
+        // Holders past the first few are keys of their own, each of a stored body.
+        for item in self.store.overflow_holders() {
+            match item {
+                Ok((hash, article)) => {
+                    if places.complete && !places.at.contains_key(&hash) {
+                        report.problem(
+                            "holders",
+                            hash.short(),
+                            format!("names article {} as holding a body not stored", article.short()),
+                        );
+                    }
+                    if held.lacks(&(article, hash)) {
+                        report.unfinished += 1;
+                    }
+                    linked.insert((article, hash));
+                }
+                Err(e) => {
+                    report.problem("holders", "?", e.to_string());
+                    complete = false;
+                }
+            }
+        }
         if complete {
             for (article, hash) in held.keys.difference(&linked) {
                 report.problem(

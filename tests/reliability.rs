@@ -553,3 +553,120 @@ fn a_lost_index_segment_is_caught() {
     });
     assert_caught(&archive, "segments #0 to #0 are missing");
 }
+
+/// Records of one text under `count` URLs, as JSON Lines.
+fn one_text_under_urls(count: usize, first: usize) -> String {
+    (first..first + count)
+        .map(|n| {
+            let record = serde_json::json!({
+                "url": format!("https://example.org/notice-{n}"),
+                "title": "Notice",
+                "body": "The ferry timetable changes on Monday; the harbour office explains why.",
+            });
+            format!("{record}\n")
+        })
+        .collect()
+}
+
+/// The holders a body's entry names and the holder keys of their own, for the one
+/// body of an archive.
+fn holders_stored(archive: &Path) -> (usize, usize) {
+    let db = sled::open(archive).unwrap();
+    let (_, value) = db.open_tree("bodies").unwrap().iter().next().unwrap().unwrap();
+    let entry: BodyEntry = codec::decode("bodies", &value).unwrap();
+    let keys = db.open_tree("holders").unwrap().len();
+    drop(db);
+    wait_for_release(archive);
+    (entry.articles.len(), keys)
+}
+
+fn also_in(archive: &Path, url: &str) -> usize {
+    let shown = newsvault(archive).args(["show", "--json", url]).assert().success();
+    let shown: Value = serde_json::from_slice(&shown.get_output().stdout).unwrap();
+    shown["also_in"].as_array().expect("show lists the other holders").len()
+}
+
+/// A text many articles hold (the empty page of a failed scrape) names its first few
+/// in its entry and the rest in keys of their own, and every reader sees them all.
+#[test]
+fn a_body_held_by_many_articles_names_every_one_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let inline = newsvault::store::INLINE_HOLDERS;
+    newsvault(&archive)
+        .args(["ingest", "-"])
+        .write_stdin(one_text_under_urls(inline + 12, 0))
+        .assert()
+        .success();
+    assert_eq!(holders_stored(&archive), (inline, 12));
+    assert_eq!(also_in(&archive, "https://example.org/notice-0"), inline + 11);
+    newsvault(&archive)
+        .args(["ingest", "-"])
+        .write_stdin(one_text_under_urls(3, inline + 11))
+        .assert()
+        .success();
+    assert_eq!(holders_stored(&archive), (inline, 14), "a holder already named is not named again");
+    assert_eq!(also_in(&archive, "https://example.org/notice-3"), inline + 13);
+    let (code, text) = verify(&archive);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("no problems"), "{text}");
+}
+
+/// Layout 9 named every holder in the body's entry: such an entry is read as it is,
+/// and the holders added after it are keys of their own.
+#[test]
+fn a_layout_9_entry_naming_every_holder_is_read_and_grown_by_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let inline = newsvault::store::INLINE_HOLDERS;
+    newsvault(&archive)
+        .args(["ingest", "-"])
+        .write_stdin(one_text_under_urls(inline + 4, 0))
+        .assert()
+        .success();
+    let db = sled::open(&archive).unwrap();
+    let (bodies, holders) = (db.open_tree("bodies").unwrap(), db.open_tree("holders").unwrap());
+    let (key, value) = bodies.iter().next().unwrap().unwrap();
+    let mut entry: BodyEntry = codec::decode("bodies", &value).unwrap();
+    for item in holders.iter() {
+        let (holder, _) = item.unwrap();
+        entry.articles.push(newsvault::id::ArticleId::from_slice(&holder[32..]).unwrap());
+        holders.remove(holder).unwrap();
+    }
+    bodies.insert(key, codec::encode(&entry)).unwrap();
+    db.open_tree("meta").unwrap().insert("format", &9u32.to_be_bytes()).unwrap();
+    db.flush().unwrap();
+    drop((bodies, holders, db));
+    wait_for_release(&archive);
+    assert_eq!(holders_stored(&archive), (inline + 4, 0));
+    assert_eq!(also_in(&archive, "https://example.org/notice-0"), inline + 3);
+    newsvault(&archive)
+        .args(["ingest", "-"])
+        .write_stdin(one_text_under_urls(2, inline + 4))
+        .assert()
+        .success();
+    assert_eq!(holders_stored(&archive), (inline + 4, 2));
+    assert_eq!(also_in(&archive, "https://example.org/notice-1"), inline + 5);
+    let (code, text) = verify(&archive);
+    assert_eq!(code, Some(0), "{text}");
+}
+
+#[test]
+fn a_holder_key_of_a_body_not_stored_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = sound_archive(dir.path());
+    damage(&archive, "holders", |holders| {
+        holders.insert([9u8; 48], &[]).unwrap();
+    });
+    assert_caught(&archive, "as holding a body not stored");
+}
+
+#[test]
+fn a_holder_key_of_the_wrong_length_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = sound_archive(dir.path());
+    damage(&archive, "holders", |holders| {
+        holders.insert([9u8; 40], &[]).unwrap();
+    });
+    assert_caught(&archive, "key of 40 bytes");
+}

@@ -5,7 +5,8 @@
 //! | tree | key | value |
 //! | --- | --- | --- |
 //! | `meta` | name | format and normaliser versions (u32, big-endian), captures written (u64), recorded end of the last pack |
-//! | `bodies` | body hash (32) | [`BodyEntry`]: where the text is in a pack, which articles hold it |
+//! | `bodies` | body hash (32) | [`BodyEntry`]: where the text is in a pack, the first [`INLINE_HOLDERS`] articles that hold it |
+//! | `holders` | body hash (32) + article id (16) | nothing: an article holding the body beyond the first [`INLINE_HOLDERS`] (layout 9 and before: none, every holder in the entry) |
 //! | `articles` | article id (16) | [`ArticleEntry`]: its versions, each with its captures ([`CaptureEntry`], with where their raw bytes are in a pack); written without the URL its key holds, and without what repeats the version or capture before it (title, date, page furniture, input file; [`codec::encode_article`]) |
 //! | `near` | `s` + segment number (8, big-endian) | where in a pack the LSH band keys of the bodies one ingest batch indexed are, with where each body is (layout 8: without; layouts 6 and 7: the keys themselves) |
 //! | `near` | `j` + segment number (8, big-endian) | where in a pack the [`Joins`] of those bodies are (for each that joined near-duplicate groups, one verified member of each; layouts 6 and 7: the joins themselves) |
@@ -16,6 +17,11 @@
 //! files for 0.17 GB of content. A raw capture is compressed against its body, and a
 //! body resembling a stored one (a revision, a syndicated copy) against that one's
 //! whole text, so what they share is stored once.
+//!
+//! A text many articles hold (the empty body of every page a scraper got nothing from,
+//! "Texten uppdateras.") names its holders past the first few in keys of their own: in
+//! its entry, each new holder rewrote the whole list, and the million-version replay's
+//! empty body, held by 12,238 articles, made every capture of it rewrite 196 KB.
 //!
 //! Every key costs twice: sled's page table (read whole at every open, so it sets how
 //! long any command takes to start) grows with the number of keys, and every write
@@ -61,19 +67,20 @@ use crate::id::{ArticleId, BodyHash, RawHash};
 use crate::normalize::NormalizerVersion;
 
 /// The on-disk layout version, stored in `meta`.
-pub const FORMAT_VERSION: u32 = 9;
+pub const FORMAT_VERSION: u32 = 10;
 
-/// The layouts before [`FORMAT_VERSION`], read as they are: 8 is layout 9 with index
+/// The layouts before [`FORMAT_VERSION`], read as they are: 9 is layout 10 with every
+/// holder of a body in its entry (the `holders` tree empty), 8 is layout 9 with index
 /// segments that do not say where their bodies are ([`codec::decode_segment`] reads
 /// every version), 7 is layout 8 with segments of 64-bit band keys and joins in sled's
 /// values instead of the packs ([`codec::near_value`]), and 6 is 7 without articles in
 /// their compact form ([`codec::encode_article`], which layout 7 reads too). The first
-/// ingest marks such an archive 9 before it writes anything, so a release that reads
+/// ingest marks such an archive 10 before it writes anything, so a release that reads
 /// only an older layout refuses the archive at open instead of failing on each value it
 /// cannot read.
-pub const UPGRADED_FORMATS: [u32; 3] = [6, 7, 8];
+pub const UPGRADED_FORMATS: [u32; 4] = [6, 7, 8, 9];
 
-/// [`UPGRADED_FORMATS`] as a message names them: "6, 7 and 8".
+/// [`UPGRADED_FORMATS`] as a message names them: "6, 7, 8 and 9".
 pub fn upgraded_formats_named() -> String {
     let named = UPGRADED_FORMATS.map(|format| format.to_string());
     match named.split_last() {
@@ -94,6 +101,10 @@ const COMMITTED_FILE: &str = "committed";
 /// The file whose lock an open archive holds. sled locks its own log too, but a
 /// compaction swaps that file for another while the archive must stay held.
 const LOCK_FILE: &str = "lock";
+
+/// How many of a body's holders its entry names; the rest are keys in `holders`.
+/// Eight: 128 bytes, and 99.97% of the million-version replay's bodies have no more.
+pub const INLINE_HOLDERS: usize = 8;
 
 /// Where the caller knows a body's pack entry to be, when it does.
 pub type KnownLocations<'a> = dyn Fn(&BodyHash) -> Option<Location> + Sync + 'a;
@@ -116,6 +127,7 @@ pub struct Store {
     db: sled::Db,
     meta: sled::Tree,
     bodies: sled::Tree,
+    holders: sled::Tree,
     articles: sled::Tree,
     near: sled::Tree,
     normalizer: NormalizerVersion,
@@ -193,6 +205,7 @@ impl Store {
         Ok(Store {
             path: path.to_path_buf(),
             bodies: db.open_tree("bodies")?,
+            holders: db.open_tree("holders")?,
             articles: db.open_tree("articles")?,
             near: db.open_tree("near")?,
             db,
@@ -404,17 +417,45 @@ impl Store {
         Ok(())
     }
 
-    /// Records that an article holds a stored body.
+    /// Records that an article holds a stored body: in its entry while that names fewer
+    /// than [`INLINE_HOLDERS`], else as a key of its own, so that a body held by
+    /// thousands of articles is not rewritten whole for each.
     pub fn link_body(&self, hash: &BodyHash, article: &ArticleId) -> Result<()> {
         let mut entry = self.body_entry(hash)?.ok_or_else(|| Error::Corrupt {
             tree: "bodies",
             detail: format!("body {} is missing (run `newsvault verify`)", hash.short()),
         })?;
-        if !entry.articles.contains(article) {
+        if entry.articles.contains(article) {
+            return Ok(());
+        }
+        if entry.articles.len() < INLINE_HOLDERS {
             entry.articles.push(*article);
             self.put_body(hash, &entry)?;
+        } else {
+            self.holders.insert(holder_key(hash, article), &[])?;
         }
         Ok(())
+    }
+
+    /// The articles an entry names as holding a body, then those past
+    /// [`INLINE_HOLDERS`], in id order. Some may not hold it yet (see
+    /// [`Store::articles_with_body`]).
+    pub fn holders_of(&self, hash: &BodyHash, entry: &BodyEntry) -> Result<Vec<ArticleId>> {
+        let mut holders = entry.articles.clone();
+        for item in scan(self.holders.scan_prefix(hash.0)) {
+            let (_, article) = split_holder_key(&item?.0)?;
+            // Keys are unique; only the entry's own list can name one again.
+            if !entry.articles.contains(&article) {
+                holders.push(article);
+            }
+        }
+        Ok(holders)
+    }
+
+    /// Every holder past a body's entry, as (body, article), in key order. An error
+    /// ends the iteration.
+    pub fn overflow_holders(&self) -> impl Iterator<Item = Result<(BodyHash, ArticleId)>> + '_ {
+        scan(self.holders.iter()).map(|item| split_holder_key(&item?.0))
     }
 
     /// Writes an article.
@@ -460,7 +501,8 @@ impl Store {
     /// interrupted ingest leaves between writing the body and its article; it is skipped.
     pub fn articles_with_body(&self, hash: &BodyHash) -> Result<Vec<ArticleId>> {
         let mut holders = Vec::new();
-        for article in self.body_entry(hash)?.map(|entry| entry.articles).unwrap_or_default() {
+        let Some(entry) = self.body_entry(hash)? else { return Ok(holders) };
+        for article in self.holders_of(hash, &entry)? {
             if self.article(&article)?.is_some_and(|a| a.versions.iter().any(|v| v.hash == *hash)) {
                 holders.push(article);
             }
@@ -674,6 +716,21 @@ impl FlatJoins {
         if let Some(end) = self.ends.last_mut() {
             *end = self.hashes.len();
         }
+    }
+}
+
+fn holder_key(body: &BodyHash, article: &ArticleId) -> [u8; 48] {
+    let mut key = [0; 48];
+    key[..32].copy_from_slice(&body.0);
+    key[32..].copy_from_slice(&article.0);
+    key
+}
+
+fn split_holder_key(key: &[u8]) -> Result<(BodyHash, ArticleId)> {
+    let (body, article) = key.split_at_checked(32).unwrap_or((key, &[]));
+    match (BodyHash::from_slice(body), ArticleId::from_slice(article)) {
+        (Some(body), Some(article)) => Ok((body, article)),
+        _ => Err(Error::Corrupt { tree: "holders", detail: format!("key of {} bytes", key.len()) }),
     }
 }
 
