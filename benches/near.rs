@@ -46,6 +46,25 @@ fn stages(c: &mut Criterion) {
     c.bench_function(&format!("candidates of 200 bodies among {}", index.len()), |b| {
         b.iter(|| keys.iter().map(|k| index.candidates(k, Some(64)).len()).sum::<usize>())
     });
+
+    // The million-version replay's shape: every body 20 times over, each copy with a
+    // few bands of its own (an edit), so that buckets hold 20 copies of a story and the
+    // table is too large for the processor's caches.
+    let mut crowded = LshIndex::new();
+    let all_keys: Vec<minhash::BandKeys> =
+        bodies.iter().map(|body| minhash::band_keys(&shingle::shingles(body))).collect();
+    for copy in 0..20u32 {
+        for (n, keys) in all_keys.iter().enumerate() {
+            let mut hash = newsvault::BodyHash::of(&bodies[n]).0;
+            hash[..4].copy_from_slice(&copy.to_le_bytes());
+            let mut edited = *keys;
+            edited[(n + copy as usize) % minhash::BANDS] ^= copy.wrapping_mul(0x9E37_79B9) | 1;
+            crowded.insert(newsvault::BodyHash(hash), &edited);
+        }
+    }
+    c.bench_function(&format!("candidates of 200 bodies among {} (20 copies each)", crowded.len()), |b| {
+        b.iter(|| keys.iter().map(|k| crowded.candidates(k, Some(64)).len()).sum::<usize>())
+    });
 }
 
 /// `near` on an archive of every newsdiffs-se version, opened once (warm).
