@@ -293,6 +293,16 @@ pub fn compacted(out: &mut impl Write, style: &Style, done: &Compaction) -> Resu
     if style.json {
         return json_line(out, done);
     }
+    if !done.swapped {
+        writeln!(
+            out,
+            "copied {} keys ({}): the copy was no smaller than sled's files, which are kept as they were ({} on disk)",
+            done.keys,
+            human_bytes(done.content_bytes),
+            human_bytes(done.bytes_before)
+        )?;
+        return Ok(());
+    }
     let freed = done.bytes_before.saturating_sub(done.bytes_after);
     writeln!(
         out,

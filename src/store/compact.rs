@@ -57,6 +57,10 @@ pub struct Compaction {
     pub bytes_before: u64,
     /// The archive's bytes on disk after.
     pub bytes_after: u64,
+    /// Whether the copy replaced sled's files: it does not when it is no smaller (an
+    /// archive that has never been rewritten much, whose files sled's own segment
+    /// granularity keeps near their contents), and the files are kept as they were.
+    pub swapped: bool,
 }
 
 /// Copies the store's trees into new files and swaps them in. `copied` is told the bytes
@@ -69,6 +73,16 @@ pub(super) fn compact(store: Store, copied: &dyn Fn(u64)) -> Result<Compaction> 
     remove_dir_if_present(&new)?;
     remove_dir_if_present(&path.join(OLD_DIR))?;
     let made = write_new(&store.db, &new, copied)?;
+    if made.sled_bytes >= store.db.size_on_disk()? {
+        discard_copy(&new)?;
+        return Ok(Compaction {
+            keys: made.keys,
+            content_bytes: made.content_bytes,
+            bytes_before,
+            bytes_after: bytes_before,
+            swapped: false,
+        });
+    }
     let packs_bytes = store.packs.size_on_disk();
     // sled's handles on the old files go before the files do; the archive's own lock is
     // kept until the swap is over.
@@ -80,7 +94,17 @@ pub(super) fn compact(store: Store, copied: &dyn Fn(u64)) -> Result<Compaction> 
         content_bytes: made.content_bytes,
         bytes_before,
         bytes_after: made.sled_bytes + packs_bytes,
+        swapped: true,
     })
+}
+
+/// Removes a whole copy that is not to be swapped in: `ready` first and durably, so
+/// that a crash while the rest goes leaves litter, not a swap to complete.
+fn discard_copy(new: &Path) -> Result<()> {
+    let ready = new.join(READY);
+    fs::remove_file(&ready).map_err(|e| io(&ready, "removing", e))?;
+    sync_dir(new)?;
+    remove_dir_if_present(new)
 }
 
 /// Completes or discards a swap cut off by a crash (steps 2 to 4 of the module
@@ -318,15 +342,19 @@ mod tests {
         all
     }
 
-    /// An archive with keys written in random order, and its contents.
+    /// An archive with keys written in random order and rewritten (so that sled's
+    /// files hold old copies of pages a copy leaves behind), and its contents.
     fn archive() -> (tempfile::TempDir, Vec<Entry>) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), OpenMode::Create).unwrap();
         let tree = store.db.open_tree("articles").unwrap();
-        for n in 0u32..3000 {
-            let key = blake3::hash(&n.to_le_bytes());
-            tree.insert(&key.as_bytes()[..16], format!("value {n}").repeat(1 + n as usize % 7).as_bytes())
-                .unwrap();
+        for round in 1..=4 {
+            for n in 0u32..3000 {
+                let key = blake3::hash(&n.to_le_bytes());
+                let value = format!("value {n}").repeat(round + n as usize % 7);
+                tree.insert(&key.as_bytes()[..16], value.as_bytes()).unwrap();
+            }
+            store.flush().unwrap();
         }
         store.flush().unwrap();
         drop((tree, store));
@@ -339,7 +367,23 @@ mod tests {
         let (dir, before) = archive();
         let store = Store::open(dir.path(), OpenMode::Existing).unwrap();
         let done = compact(store, &|_| ()).unwrap();
+        assert!(done.swapped && done.bytes_after < done.bytes_before, "{done:?}");
         assert_eq!(done.keys, before.len() as u64);
+        assert_eq!(contents(dir.path()), before);
+        assert!(!dir.path().join(NEW_DIR).exists() && !dir.path().join(OLD_DIR).exists());
+    }
+
+    #[test]
+    fn a_copy_no_smaller_than_the_files_it_would_replace_is_discarded() {
+        let (dir, before) = archive();
+        compact(Store::open(dir.path(), OpenMode::Existing).unwrap(), &|_| ()).unwrap();
+        let db_file = || fs::read(dir.path().join("db")).unwrap();
+        let files = db_file();
+        // The same contents copied again in the same order take what they took.
+        let again = compact(Store::open(dir.path(), OpenMode::Existing).unwrap(), &|_| ()).unwrap();
+        assert!(!again.swapped, "{again:?}");
+        assert_eq!(again.bytes_after, again.bytes_before);
+        assert_eq!(db_file(), files, "sled's files are kept as they were");
         assert_eq!(contents(dir.path()), before);
         assert!(!dir.path().join(NEW_DIR).exists() && !dir.path().join(OLD_DIR).exists());
     }
