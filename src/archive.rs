@@ -97,6 +97,9 @@ struct Prepared {
     raw_hash: RawHash,
     raw_len: u64,
     raw_blob: Option<Vec<u8>>,
+    /// Its article as the archive held it when the batch was prepared (read then on
+    /// every core, rather than by the one thread that writes).
+    stored_article: Result<Option<ArticleEntry>>,
     captured_at: i64,
 }
 
@@ -150,8 +153,12 @@ impl Archive {
             Some(count) => count,
             None => self.store.count_captures()?,
         };
-        let mut run =
-            Run { summary: IngestSummary::default(), near: Tracker::load(&self.store)?, captures_written };
+        let mut run = Run {
+            summary: IngestSummary::default(),
+            near: Tracker::load(&self.store)?,
+            captures_written,
+            last_batch: LastBatch::default(),
+        };
         let inputs = ingest::expand_inputs(paths);
         progress.begin(inputs.iter().flatten().map(Input::size).sum());
         for input in inputs {
@@ -238,9 +245,14 @@ impl Archive {
         let key = ArticleKey::of(&record);
         let id = key.id();
         let captured_at = record.captured_at.unwrap_or_else(jiff::Timestamp::now).as_second();
+        let stored_article = self.store.article(&id);
         // A capture ingested before (a re-run) needs nothing compressed.
         let known_capture = known_body
-            && self.store.article(&id).ok().flatten().is_some_and(|a| a.has_capture(captured_at, &raw_hash));
+            && stored_article
+                .as_ref()
+                .ok()
+                .and_then(Option::as_ref)
+                .is_some_and(|a| a.has_capture(captured_at, &raw_hash));
         Prepared {
             id,
             key,
@@ -253,6 +265,7 @@ impl Archive {
             raw_len: record.raw.len() as u64,
             raw_blob: (!known_capture).then(|| codec::encode_blob_against(&record.raw, body.as_bytes())),
             body: (!known_body).then_some(body),
+            stored_article,
             captured_at,
             record: Record { raw: Vec::new(), body: String::new(), ..record },
         }
@@ -286,8 +299,9 @@ impl Archive {
                 Err(rejection) => reject(&mut run.summary, progress, &rejection),
             }
         }
-        self.compress_bodies(&mut fresh, &run.near)?;
+        self.compress_bodies(&mut fresh, &run.near, &run.last_batch)?;
         let mut staged = self.stage_blobs(fresh.iter_mut(), &mut run.near)?;
+        run.last_batch.bodies = staged.bodies.keys().copied().collect();
         let mut changed = Changed::default();
         let mut captured = 0;
         for prepared in fresh {
@@ -297,6 +311,7 @@ impl Archive {
         for (id, article) in &changed.articles {
             self.store.put_article(id, article)?;
         }
+        run.last_batch.articles = changed.articles.into_keys().collect();
         run.summary.new_captures += captured;
         run.captures_written += captured;
         self.store.set_captures_written(run.captures_written)?;
@@ -307,16 +322,16 @@ impl Archive {
     /// its most similar near-duplicate where it has one (a revision against the
     /// version before it, a syndicated copy against the copy stored first), else alone.
     /// A base read fails only on a damaged archive; the body is then stored whole.
-    fn compress_bodies(&self, batch: &mut [Prepared], near: &Tracker) -> Result<()> {
+    fn compress_bodies(&self, batch: &mut [Prepared], near: &Tracker, last_batch: &LastBatch) -> Result<()> {
         use rayon::prelude::*;
         let closest = |p: &Prepared| {
             p.similar.iter().max_by(|a, b| a.1.jaccard.total_cmp(&b.1.jaccard)).map(|(hash, _)| *hash)
         };
-        // The bodies this batch stores: not one the previous batch stored since this one
+        // The bodies this batch stores: not one the previous batch stored while this one
         // was prepared, and each once.
         let mut in_batch = std::collections::HashMap::new();
         for (at, p) in batch.iter_mut().enumerate() {
-            if p.body.is_some() && (in_batch.contains_key(&p.hash) || self.store.has_body(&p.hash)?) {
+            if p.body.is_some() && (in_batch.contains_key(&p.hash) || last_batch.bodies.contains(&p.hash)) {
                 p.body = None;
             }
             if p.body.is_some() {
@@ -404,6 +419,7 @@ impl Archive {
         run: &mut Run,
     ) -> Result<bool> {
         let store = &self.store;
+        let prepared_id = p.id;
         let similar = std::mem::take(&mut p.similar);
         let mut link = match p.key {
             ArticleKey::Url(_) => Link::Url,
@@ -418,7 +434,7 @@ impl Archive {
         }
         let (existing, changed_before) = match changed.articles.remove(&p.id) {
             Some(article) => (Some(article), true),
-            None => (store.article(&p.id)?, false),
+            None => (stored_article(store, &mut p, prepared_id, &run.last_batch)?, false),
         };
         if existing.as_ref().is_some_and(|a| a.has_capture(p.captured_at, &p.raw_hash)) {
             if changed_before && let Some(article) = existing {
@@ -562,6 +578,31 @@ struct Run {
     near: Tracker,
     /// Captures the archive holds, kept in its counter after every batch.
     captures_written: u64,
+    last_batch: LastBatch,
+}
+
+/// What the batch written last stored. A batch is prepared while the one before it
+/// is written, after every earlier one is: what it read of the archive is current but
+/// for these.
+#[derive(Default)]
+struct LastBatch {
+    bodies: std::collections::HashSet<BodyHash>,
+    articles: std::collections::HashSet<ArticleId>,
+}
+
+/// A record's article as the archive holds it: as read when its batch was prepared,
+/// unless the batch before wrote it since, or the record was placed in another article.
+fn stored_article(
+    store: &Store,
+    p: &mut Prepared,
+    prepared_id: ArticleId,
+    last_batch: &LastBatch,
+) -> Result<Option<ArticleEntry>> {
+    let read = std::mem::replace(&mut p.stored_article, Ok(None));
+    if p.id != prepared_id || last_batch.articles.contains(&p.id) {
+        return store.article(&p.id);
+    }
+    read
 }
 
 /// A body is compressed whenever it was missing when the batch was prepared, a raw
