@@ -518,11 +518,7 @@ impl Archive {
         matches.sort_by(|a, b| b.1.jaccard.total_cmp(&a.1.jaccard));
         let fold = |s: Option<&str>| s.map(|s| s.trim().to_lowercase());
         for (hash, similarity) in matches {
-            let holders = match self.store.body_entry(&hash)? {
-                Some(entry) => self.store.holders_of(&hash, &entry)?,
-                None => Vec::new(),
-            };
-            for article_id in holders {
+            for article_id in self.store.holders(&hash)? {
                 let Some(article) = changed.article(&self.store, &article_id)? else { continue };
                 if fold(article.source.as_deref()) != fold(p.record.source.as_deref()) {
                     continue;

@@ -175,12 +175,7 @@ impl Archive {
                 Ok((hash, entry)) => {
                     places.at.insert(hash, entry.at);
                     for article in entry.articles {
-                        // A body names its article just before the article is written,
-                        // so this is where an ingest stopped between the two.
-                        if held.lacks(&(article, hash)) {
-                            report.unfinished += 1;
-                        }
-                        linked.insert((article, hash));
+                        link(held, &mut linked, report, (article, hash));
                     }
                 }
                 Err(e) => {
@@ -201,10 +196,7 @@ impl Archive {
                             format!("names article {} as holding a body not stored", article.short()),
                         );
                     }
-                    if held.lacks(&(article, hash)) {
-                        report.unfinished += 1;
-                    }
-                    linked.insert((article, hash));
+                    link(held, &mut linked, report, (article, hash));
                 }
                 Err(e) => {
                     report.problem("holders", "?", e.to_string());
@@ -375,6 +367,21 @@ impl Archive {
 }
 
 /// Reads and re-hashes every entry of a blob tree; returns the hashes that are sound.
+/// Records that a body names an article as holding it (in its entry or a key of its
+/// own). A body names its article just before the article is written, so one the
+/// articles do not show holding it is where an ingest stopped between the two.
+fn link(
+    held: &Sound<(ArticleId, BodyHash)>,
+    linked: &mut HashSet<(ArticleId, BodyHash)>,
+    report: &mut VerifyReport,
+    named: (ArticleId, BodyHash),
+) {
+    if held.lacks(&named) {
+        report.unfinished += 1;
+    }
+    linked.insert(named);
+}
+
 fn verify_blobs<K: Eq + std::hash::Hash + Copy + HashShort>(
     tree: &'static str,
     items: impl Iterator<Item = Result<(K, Result<Vec<u8>>)>>,

@@ -66,14 +66,15 @@ pub struct Compaction {
 /// Copies the store's trees into new files and swaps them in. `copied` is told the bytes
 /// of each batch of entries copied.
 pub(super) fn compact(store: Store, copied: &dyn Fn(u64)) -> Result<Compaction> {
-    let bytes_before = store.size_on_disk()?;
+    let (sled_before, packs_bytes) = store.sizes_on_disk()?;
+    let bytes_before = sled_before + packs_bytes;
     let path = store.path.clone();
     let new = path.join(NEW_DIR);
     // The open has finished any earlier swap; nothing of one may linger into this one.
     remove_dir_if_present(&new)?;
     remove_dir_if_present(&path.join(OLD_DIR))?;
     let made = write_new(&store.db, &new, copied)?;
-    if made.sled_bytes >= store.db.size_on_disk()? {
+    if made.sled_bytes >= sled_before {
         discard_copy(&new)?;
         return Ok(Compaction {
             keys: made.keys,
@@ -83,7 +84,6 @@ pub(super) fn compact(store: Store, copied: &dyn Fn(u64)) -> Result<Compaction> 
             swapped: false,
         });
     }
-    let packs_bytes = store.packs.size_on_disk();
     // sled's handles on the old files go before the files do; the archive's own lock is
     // kept until the swap is over.
     let lock = store.close();

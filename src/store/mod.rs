@@ -437,10 +437,11 @@ impl Store {
         Ok(())
     }
 
-    /// The articles an entry names as holding a body, then those past
-    /// [`INLINE_HOLDERS`], in id order. Some may not hold it yet (see
-    /// [`Store::articles_with_body`]).
-    pub fn holders_of(&self, hash: &BodyHash, entry: &BodyEntry) -> Result<Vec<ArticleId>> {
+    /// The articles a body's entry names as holding it, then those past
+    /// [`INLINE_HOLDERS`], in id order; none for a body not stored. Some may not hold it
+    /// yet (see [`Store::articles_with_body`]).
+    pub fn holders(&self, hash: &BodyHash) -> Result<Vec<ArticleId>> {
+        let Some(entry) = self.body_entry(hash)? else { return Ok(Vec::new()) };
         let mut holders = entry.articles.clone();
         for item in scan(self.holders.scan_prefix(hash.0)) {
             let (_, article) = split_holder_key(&item?.0)?;
@@ -501,8 +502,7 @@ impl Store {
     /// interrupted ingest leaves between writing the body and its article; it is skipped.
     pub fn articles_with_body(&self, hash: &BodyHash) -> Result<Vec<ArticleId>> {
         let mut holders = Vec::new();
-        let Some(entry) = self.body_entry(hash)? else { return Ok(holders) };
-        for article in self.holders_of(hash, &entry)? {
+        for article in self.holders(hash)? {
             if self.article(&article)?.is_some_and(|a| a.versions.iter().any(|v| v.hash == *hash)) {
                 holders.push(article);
             }
