@@ -568,6 +568,14 @@ fn one_text_under_urls(count: usize, first: usize) -> String {
         .collect()
 }
 
+fn ingest_notices(archive: &Path, count: usize, first: usize) {
+    newsvault(archive)
+        .args(["ingest", "-"])
+        .write_stdin(one_text_under_urls(count, first))
+        .assert()
+        .success();
+}
+
 /// The holders a body's entry names and the holder keys of their own, for the one
 /// body of an archive.
 fn holders_stored(archive: &Path) -> (usize, usize) {
@@ -593,18 +601,10 @@ fn a_body_held_by_many_articles_names_every_one_and_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("a");
     let inline = newsvault::store::INLINE_HOLDERS;
-    newsvault(&archive)
-        .args(["ingest", "-"])
-        .write_stdin(one_text_under_urls(inline + 12, 0))
-        .assert()
-        .success();
+    ingest_notices(&archive, inline + 12, 0);
     assert_eq!(holders_stored(&archive), (inline, 12));
     assert_eq!(also_in(&archive, "https://example.org/notice-0"), inline + 11);
-    newsvault(&archive)
-        .args(["ingest", "-"])
-        .write_stdin(one_text_under_urls(3, inline + 11))
-        .assert()
-        .success();
+    ingest_notices(&archive, 3, inline + 11);
     assert_eq!(holders_stored(&archive), (inline, 14), "a holder already named is not named again");
     assert_eq!(also_in(&archive, "https://example.org/notice-3"), inline + 13);
     let (code, text) = verify(&archive);
@@ -619,11 +619,7 @@ fn a_layout_9_entry_naming_every_holder_is_read_and_grown_by_keys() {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("a");
     let inline = newsvault::store::INLINE_HOLDERS;
-    newsvault(&archive)
-        .args(["ingest", "-"])
-        .write_stdin(one_text_under_urls(inline + 4, 0))
-        .assert()
-        .success();
+    ingest_notices(&archive, inline + 4, 0);
     let db = sled::open(&archive).unwrap();
     let (bodies, holders) = (db.open_tree("bodies").unwrap(), db.open_tree("holders").unwrap());
     let (key, value) = bodies.iter().next().unwrap().unwrap();
@@ -640,11 +636,7 @@ fn a_layout_9_entry_naming_every_holder_is_read_and_grown_by_keys() {
     wait_for_release(&archive);
     assert_eq!(holders_stored(&archive), (inline + 4, 0));
     assert_eq!(also_in(&archive, "https://example.org/notice-0"), inline + 3);
-    newsvault(&archive)
-        .args(["ingest", "-"])
-        .write_stdin(one_text_under_urls(2, inline + 4))
-        .assert()
-        .success();
+    ingest_notices(&archive, 2, inline + 4);
     assert_eq!(holders_stored(&archive), (inline + 4, 2));
     assert_eq!(also_in(&archive, "https://example.org/notice-1"), inline + 5);
     let (code, text) = verify(&archive);

@@ -194,6 +194,16 @@ impl LshIndex {
 mod tests {
     use super::*;
 
+    /// A repeatable stream of pseudo-random numbers.
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
     #[test]
     fn bodies_sharing_a_band_are_candidates_once_most_shared_first() {
         let mut index = LshIndex::new();
@@ -222,13 +232,7 @@ mod tests {
 
     #[test]
     fn a_table_built_from_its_bodies_proposes_what_one_indexed_body_by_body_does() {
-        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
         // Distinct bodies, then some listed twice (the slower path); few distinct keys,
         // so that chains are long and cross.
         for distinct in [500u32, 450] {
@@ -274,13 +278,7 @@ mod tests {
 
     #[test]
     fn candidates_are_the_newest_of_each_bucket_most_bands_shared_first() {
-        let mut rng = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
         // Few distinct keys: long chains that cross and share bodies.
         let indexed: Vec<BandKeys> = (0..400).map(|_| std::array::from_fn(|_| (next() % 6) as u32)).collect();
         let mut index = LshIndex::new();
