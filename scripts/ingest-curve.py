@@ -7,8 +7,9 @@ usage: scripts/ingest-curve.py NEWSVAULT ARCHIVE INPUT.jsonl [WINDOW ...]
 Runs `NEWSVAULT --archive ARCHIVE ingest INPUT.jsonl` (ARCHIVE must not exist), samples
 the input file's read position from /proc/PID/fdinfo every 50 ms, and maps positions to
 record numbers through the input's line offsets. A WINDOW is FIRST:LAST (record
-numbers, 1-based); each gets its microseconds per record. Default: every 50,000
-records.
+numbers, 1-based); each gets its microseconds per record, both wall-clock and CPU
+(user + system over all the ingest's threads, from /proc/PID/stat: steadier than
+wall-clock on a shared machine). Default: every 50,000 records.
 """
 import os, subprocess, sys, time, bisect
 
@@ -35,7 +36,8 @@ def main():
     started = time.perf_counter()
     child = subprocess.Popen([binary, '--archive', archive, 'ingest', '--no-progress', path],
                              stdout=subprocess.DEVNULL)
-    samples, fd, peak = [(0.0, 0)], None, 0
+    ticks_per_second = os.sysconf('SC_CLK_TCK')
+    samples, cpu, fd, peak = [(0.0, 0)], [0.0], None, 0
     while child.poll() is None:
         try:
             if fd is None:
@@ -45,7 +47,12 @@ def main():
             if fd is not None:
                 with open(f'/proc/{child.pid}/fdinfo/{fd}') as info:
                     pos = int(info.readline().split()[1])
+                with open(f'/proc/{child.pid}/stat') as stat:
+                    # Fields after the parenthesised name; utime and stime are 14 and 15.
+                    fields = stat.read().rsplit(')', 1)[1].split()
+                    used = (int(fields[11]) + int(fields[12])) / ticks_per_second
                 samples.append((time.perf_counter() - started, pos))
+                cpu.append(used)
             with open(f'/proc/{child.pid}/status') as status:
                 for line in status:
                     if line.startswith('VmHWM:'):
@@ -57,21 +64,26 @@ def main():
     if child.returncode not in (0, 1):
         sys.exit(f'ingest failed with {child.returncode}')
     samples.append((total, ends[-1]))
+    cpu.append(cpu[-1])
     times, positions = [t for t, _ in samples], [p for _, p in samples]
 
-    def time_at_record(record):
-        # The moment the reader had passed this record's end.
+    def at_record(record, clock):
+        # Where `clock` stood when the reader had passed this record's end.
         target = ends[record - 1]
         i = bisect.bisect_left(positions, target)
         if i == 0:
-            return times[0]
-        (t0, p0), (t1, p1) = samples[i - 1], samples[i]
-        return t0 if p1 == p0 else t0 + (t1 - t0) * (target - p0) / (p1 - p0)
+            return clock[0]
+        (c0, p0), (c1, p1) = (clock[i - 1], positions[i - 1]), (clock[i], positions[i])
+        return c0 if p1 == p0 else c0 + (c1 - c0) * (target - p0) / (p1 - p0)
 
     print(f'{n} records in {total:.1f} s ({n / total:,.0f} records/s), {len(samples)} samples, '
           f'peak memory {peak / 1e9:.2f} GB (sampled)')
     for first, last in windows:
-        seconds = time_at_record(last) - time_at_record(first - 1 if first > 1 else 1)
-        print(f'records {first:,} to {last:,}: {seconds:.2f} s, {seconds * 1e6 / (last - first + 1):.1f} µs a record')
+        before = first - 1 if first > 1 else 1
+        seconds = at_record(last, times) - at_record(before, times)
+        cpu_seconds = at_record(last, cpu) - at_record(before, cpu)
+        count = last - first + 1
+        print(f'records {first:,} to {last:,}: {seconds:.2f} s, {seconds * 1e6 / count:.1f} µs a record; '
+              f'CPU {cpu_seconds:.2f} s, {cpu_seconds * 1e6 / count:.1f} µs a record')
 
 main()
