@@ -291,11 +291,20 @@ mod tests {
         lay over the sound until noon and the harbour office asked every skipper to wait for \
         the pilot boat before they crossed the shipping lane near the old lighthouse";
 
+    /// An archive with nothing stored: reading any body from it fails.
+    fn empty_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), OpenMode::Create).unwrap();
+        (dir, store)
+    }
+
+    fn hashes(joined: &[(BodyHash, Similarity)]) -> Vec<BodyHash> {
+        joined.iter().map(|(hash, _)| *hash).collect()
+    }
+
     #[test]
     fn a_group_with_a_member_in_memory_is_joined_without_reading_the_store() {
-        let dir = tempfile::tempdir().unwrap();
-        // Nothing is stored: reading any body from this store fails.
-        let store = Store::open(dir.path(), OpenMode::Create).unwrap();
+        let (_dir, store) = empty_store();
         let mut tracker = Tracker::load(&store).unwrap();
         let first = STORY.to_string();
         let revised = STORY.replace("an hour", "two hours").replace("monday", "tuesday");
@@ -307,7 +316,7 @@ mod tests {
         tracker.index_body(&store, first_hash, &fingerprint(&first), Search::Groups).unwrap();
         let joined =
             tracker.index_body(&store, revised_hash, &fingerprint(&revised), Search::Groups).unwrap();
-        assert_eq!(joined.iter().map(|(hash, _)| *hash).collect::<Vec<_>>(), vec![first_hash]);
+        assert_eq!(hashes(&joined), vec![first_hash]);
         // The first body is out of memory now, as an old one is.
         tracker.cache.pop(&first_hash);
 
@@ -315,15 +324,14 @@ mod tests {
         let by_bands = tracker.index.candidates(&copy_print.bands, None);
         assert_eq!(by_bands.first().map(|&at| tracker.index.hash_at(at)), Some(first_hash));
         let joined = tracker.index_body(&store, copy_hash, &copy_print, Search::Groups).unwrap();
-        assert_eq!(joined.iter().map(|(hash, _)| *hash).collect::<Vec<_>>(), vec![revised_hash]);
+        assert_eq!(hashes(&joined), vec![revised_hash]);
         let position = |hash| tracker.index.position(&hash).unwrap();
         assert_eq!(tracker.groups.key_of(position(copy_hash)), tracker.groups.key_of(position(first_hash)));
     }
 
     #[test]
     fn a_body_that_repeats_a_cached_one_is_the_next_to_leave_the_cache() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), OpenMode::Create).unwrap();
+        let (_dir, store) = empty_store();
         let mut tracker = Tracker::load(&store).unwrap();
         let first = STORY.to_string();
         let other = "a different story about the price of bread in the market towns, told in \
@@ -338,7 +346,7 @@ mod tests {
         }
         let joined =
             tracker.index_body(&store, repeat_hash, &Fingerprint::of(&repeat), Search::Groups).unwrap();
-        assert_eq!(joined.iter().map(|(hash, _)| *hash).collect::<Vec<_>>(), vec![first_hash]);
+        assert_eq!(hashes(&joined), vec![first_hash]);
         assert!(joined[0].1.jaccard >= super::super::NEAR_JACCARD);
         // Verifying the first used it; it stays in place until the batch is written,
         // since until then the batch's bodies are read from memory.
