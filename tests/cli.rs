@@ -248,6 +248,35 @@ fn compaction_keeps_everything_and_reports_what_it_gave_back() {
 }
 
 #[test]
+fn an_ingest_compacts_the_index_when_asked_and_not_when_it_is_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let (_, small, _) = ingest_json(&archive, &[fixture("revised-lighthouse.txt")]);
+    // A few kilobytes of index are far from what `auto` waits for.
+    assert_eq!(small["compacted"], Value::Null, "{small}");
+    let out = newsvault(&archive)
+        .args(["ingest", "--json", "--no-progress", "--compact", "always"])
+        .arg(fixture("rescrape-lighthouse.txt"))
+        .output()
+        .unwrap();
+    let done = json(&out.stdout);
+    assert_eq!(done["records"], 1, "{done}");
+    let compacted = &done["compacted"];
+    assert!(compacted["keys"].as_u64().unwrap() > 0, "{done}");
+    let stats = json(&newsvault(&archive).args(["stats", "--json"]).assert().success().get_output().stdout);
+    assert_eq!(compacted["bytes_after"], stats["stored_bytes"], "{done}\n{stats}");
+    assert_eq!(stats["captures"], 2, "{stats}");
+    newsvault(&archive).arg("verify").assert().success();
+    let human = newsvault(&archive)
+        .args(["ingest", "--compact", "always"])
+        .arg(fixture("revised-lighthouse.txt"))
+        .assert()
+        .success();
+    let human = String::from_utf8_lossy(&human.get_output().stdout).into_owned();
+    assert!(human.lines().nth(1).is_some_and(|l| l.starts_with("compacted the index: copied ")), "{human}");
+}
+
+#[test]
 fn stdin_is_read_with_dash() {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("a");

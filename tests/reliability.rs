@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::newsvault;
 use newsvault::store::codec;
-use newsvault::store::model::{BodyEntry, Link, VersionEntry};
+use newsvault::store::model::{ArticleEntry, BodyEntry, Link, VersionEntry};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -119,6 +119,31 @@ fn a_changed_byte_in_a_compressed_raw_capture_is_caught() {
 }
 
 #[test]
+fn a_changed_byte_in_an_article_in_a_pack_is_caught_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = sound_archive(dir.path());
+    damage_pack_entry(&archive, 5);
+    let (code, text) = verify(&archive);
+    assert_eq!(code, Some(1), "{text}");
+    let problem =
+        text.lines().find(|l| l.starts_with("problem: articles")).unwrap_or_else(|| panic!("{text}"));
+    assert!(problem.contains("article ") && problem.contains("is not the one recorded"), "{problem}");
+}
+
+#[test]
+fn an_article_key_pointing_at_another_article_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = sound_archive(dir.path());
+    damage(&archive, "articles", |articles| {
+        let mut entries = articles.iter().map(|entry| entry.unwrap());
+        let (key, _) = entries.next().unwrap();
+        let (_, other) = entries.next().unwrap();
+        articles.insert(key, other).unwrap();
+    });
+    assert_caught(&archive, "is not the one recorded");
+}
+
+#[test]
 fn a_truncated_pack_is_caught() {
     let dir = tempfile::tempdir().unwrap();
     let (archive, _) = sound_archive(dir.path());
@@ -145,7 +170,7 @@ fn a_dangling_version_is_caught() {
     let (archive, _) = sound_archive(dir.path());
     damage(&archive, "articles", |articles| {
         let (key, value) = first(articles);
-        let mut article = codec::decode_article(&value).unwrap();
+        let mut article = article_of(&archive, &key, &value);
         let mut ghost: VersionEntry = article.versions[0].clone();
         ghost.hash = newsvault::BodyHash::of("a body nobody stored");
         ghost.link = Link::Url;
@@ -163,9 +188,9 @@ fn a_capture_pointing_at_another_raw_capture_and_a_join_with_an_unknown_body_are
         // The first article's first capture now points at the second article's raw bytes.
         let mut entries = articles.iter().map(|entry| entry.unwrap());
         let (key, value) = entries.next().unwrap();
-        let (_, other) = entries.next().unwrap();
-        let mut article = codec::decode_article(&value).unwrap();
-        let other = codec::decode_article(&other).unwrap();
+        let (other_key, other) = entries.next().unwrap();
+        let mut article = article_of(&archive, &key, &value);
+        let other = article_of(&archive, &other_key, &other);
         article.versions[0].captures[0].raw_at = other.versions[0].captures[0].raw_at;
         articles.insert(key, codec::encode_article(&article)).unwrap();
     });
@@ -217,7 +242,7 @@ fn a_value_from_another_format_version_is_named_not_misread() {
         bytes[0] = 7;
         articles.insert(key, bytes).unwrap();
     });
-    assert_caught(&archive, "article format version 7, this newsvault reads 1 and 2");
+    assert_caught(&archive, "article format version 7, this newsvault reads 1, 2 and 3");
 }
 
 /// The layout version an archive records.
@@ -227,6 +252,21 @@ fn format(archive: &Path) -> u32 {
     drop(db);
     wait_for_release(archive);
     u32::from_be_bytes(value.as_ref().try_into().unwrap())
+}
+
+/// The article an `articles` value holds, or points at in a pack (checking the entry's
+/// hash of the article's id and stored bytes, as documented).
+fn article_of(archive: &Path, key: &[u8], value: &[u8]) -> ArticleEntry {
+    let at = match codec::article_value(value).unwrap() {
+        codec::ArticleValue::Inline(bytes) => return codec::decode_article(bytes).unwrap(),
+        codec::ArticleValue::InPack(at) => at,
+    };
+    let pack = std::fs::read(archive.join("packs").join(format!("{:08}.pack", at.pack))).unwrap();
+    let entry = &pack[at.offset as usize..];
+    let stored = &entry[newsvault::store::pack::HEADER_LEN..][..at.len as usize];
+    assert_eq!(entry[0], 5, "an article's entry");
+    assert_eq!(&entry[1..33], blake3::Hasher::new().update(key).update(stored).finalize().as_bytes());
+    codec::decode_article(stored).unwrap()
 }
 
 /// The content a `near` value points at in a pack.
@@ -246,13 +286,14 @@ fn near_content(archive: &Path, value: &[u8]) -> Vec<u8> {
 fn as_layout(archive: &Path, before: u32) {
     let db = sled::open(archive).unwrap();
     db.open_tree("meta").unwrap().insert("format", &before.to_be_bytes()).unwrap();
-    if before == 6 {
+    if before <= 10 {
+        // Articles in their keys' values: compact, or for layout 6 whole.
         let articles = db.open_tree("articles").unwrap();
         for item in articles.iter() {
             let (key, value) = item.unwrap();
-            let whole = codec::encode(&codec::decode_article(&value).unwrap());
-            assert_eq!(whole[0], codec::VALUE_VERSION);
-            articles.insert(key, whole).unwrap();
+            let article = article_of(archive, &key, &value);
+            let inline = if before == 6 { codec::encode(&article) } else { codec::encode_article(&article) };
+            articles.insert(key, inline).unwrap();
         }
     }
     if before == 8 {

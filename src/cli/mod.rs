@@ -144,6 +144,17 @@ struct IngestArgs {
     /// Never show a progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Whether to compact the index when the ingest is done: `auto` once its files
+    /// have reached 64 MiB and doubled since the last compaction (see `compact`).
+    #[arg(long, value_enum, default_value_t = CompactWhen::Auto, value_name = "WHEN")]
+    compact: CompactWhen,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum CompactWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -511,7 +522,18 @@ fn ingest(cli: &Cli, args: &IngestArgs, style: &render::Style, out: &mut impl Wr
     let summary = archive
         .ingest(&args.paths, &options, &progress)
         .with_context(|| format!("ingest into {}", cli.archive.display()))?;
-    render::ingest_summary(out, style, &summary)?;
+    let compact = match args.compact {
+        CompactWhen::Auto => archive.compaction_due()?,
+        CompactWhen::Always => true,
+        CompactWhen::Never => false,
+    };
+    let compacted = if compact {
+        let bar = progress::Bar::new(!args.no_progress);
+        Some(archive.compact(&bar).with_context(|| format!("compact {}", cli.archive.display()))?)
+    } else {
+        None
+    };
+    render::ingest_summary(out, style, &summary, compacted.as_ref())?;
     Ok(if summary.rejected > 0 { ExitCode::from(EXIT_FAILURE) } else { ExitCode::SUCCESS })
 }
 

@@ -56,9 +56,20 @@ fn short(hex: &str) -> &str {
 }
 
 /// The end of an ingest.
-pub fn ingest_summary(out: &mut impl Write, style: &Style, s: &IngestSummary) -> Result<()> {
+pub fn ingest_summary(
+    out: &mut impl Write,
+    style: &Style,
+    s: &IngestSummary,
+    compacted: Option<&Compaction>,
+) -> Result<()> {
     if style.json {
-        return json_line(out, s);
+        #[derive(Serialize)]
+        struct Ingested<'a> {
+            #[serde(flatten)]
+            summary: &'a IngestSummary,
+            compacted: Option<&'a Compaction>,
+        }
+        return json_line(out, &Ingested { summary: s, compacted });
     }
     writeln!(
         out,
@@ -72,6 +83,10 @@ pub fn ingest_summary(out: &mut impl Write, style: &Style, s: &IngestSummary) ->
         s.duplicates,
         s.rejected
     )?;
+    if let Some(done) = compacted {
+        write!(out, "compacted the index: ")?;
+        compacted_line(out, done)?;
+    }
     Ok(())
 }
 
@@ -293,6 +308,11 @@ pub fn compacted(out: &mut impl Write, style: &Style, done: &Compaction) -> Resu
     if style.json {
         return json_line(out, done);
     }
+    compacted_line(out, done)
+}
+
+/// What a compaction did, in one line.
+fn compacted_line(out: &mut impl Write, done: &Compaction) -> Result<()> {
     if !done.swapped {
         writeln!(
             out,

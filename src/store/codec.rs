@@ -325,6 +325,51 @@ pub fn decode_article(bytes: &[u8]) -> Result<ArticleEntry> {
     Ok(ArticleEntry { key: form.key, url, source: form.source, versions })
 }
 
+/// The version byte of an `articles` value that holds no article but says where it is
+/// in a pack (layout 11): the location at a fixed width follows. An article in a pack
+/// is in its compact form ([`encode_article`]); one held in the value itself (layouts
+/// 10 and before) is still read.
+pub const ARTICLE_IN_PACK: u8 = 3;
+
+const ARTICLE_IN_PACK_LEN: usize = 1 + LOCATION_LEN;
+
+/// An `articles` value as stored: the article itself, or where it is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ArticleValue<'a> {
+    /// The article, as [`decode_article`] reads it.
+    Inline(&'a [u8]),
+    /// Where the article is in a pack.
+    InPack(Location),
+}
+
+/// Encodes where an article is.
+pub fn encode_article_at(at: Location) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ARTICLE_IN_PACK_LEN);
+    out.push(ARTICLE_IN_PACK);
+    write_location(&mut out, at);
+    out
+}
+
+/// Reads an `articles` value: the article, or where it is.
+pub fn article_value(bytes: &[u8]) -> Result<ArticleValue<'_>> {
+    match bytes.first() {
+        Some(&ARTICLE_IN_PACK) => {
+            let at: &[u8; LOCATION_LEN] = bytes[1..].try_into().map_err(|_| {
+                article_corrupt(format!(
+                    "a pack location of {} bytes where it takes {ARTICLE_IN_PACK_LEN}",
+                    bytes.len()
+                ))
+            })?;
+            Ok(ArticleValue::InPack(read_location(at)))
+        }
+        Some(&(VALUE_VERSION | ARTICLE_VERSION)) => Ok(ArticleValue::Inline(bytes)),
+        Some(other) => Err(article_corrupt(format!(
+            "article format version {other}, this newsvault reads {VALUE_VERSION}, {ARTICLE_VERSION} and {ARTICLE_IN_PACK}"
+        ))),
+        None => Err(article_corrupt("empty value")),
+    }
+}
+
 fn article_corrupt(detail: impl std::fmt::Display) -> Error {
     Error::Corrupt { tree: "articles", detail: detail.to_string() }
 }

@@ -24,6 +24,13 @@
 //! from wherever it stopped; without it, whatever is left of either directory is
 //! removed (a copy cut off before it was whole, or old files already replaced).
 
+//!
+//! An ingest ends with a compaction when one is [`due`]: sled's files have reached
+//! [`DUE_AT_LEAST`] and [`DUE_GROWTH`] times what the last compaction left (recorded in
+//! `compacted` beside them), so an archive fed a little at a time is not copied whole
+//! for each small ingest, and the copies an archive growing without end costs add up
+//! to about twice its final index.
+
 use std::fs;
 use std::path::Path;
 
@@ -40,6 +47,17 @@ const OLD_DIR: &str = "compact.old";
 const READY: &str = "ready";
 /// In [`OLD_DIR`]: every old file is in it.
 const MOVED: &str = "moved";
+
+/// Beside sled's files: their size in bytes (decimal text) when the last compaction
+/// ended.
+const COMPACTED: &str = "compacted";
+
+/// The least size of sled's files at which a compaction is due: below it, what a copy
+/// gives back is not worth an ingest's time (the whole newsdiffs-se corpus takes 11 MB).
+pub const DUE_AT_LEAST: u64 = 64 << 20;
+
+/// How many times what the last compaction left sled's files must have grown to.
+pub const DUE_GROWTH: u64 = 2;
 
 /// Entries copied between writes to the new sled. Batches in key order fill its leaves:
 /// copies of the million-version trees took 397 MiB in batches of 3,000 or 10,000, 412
@@ -63,6 +81,36 @@ pub struct Compaction {
     pub swapped: bool,
 }
 
+/// Whether sled's files have grown enough since the last compaction for an ingest to
+/// end with one.
+pub(super) fn due(store: &Store) -> Result<bool> {
+    let (sled_bytes, _) = store.sizes_on_disk()?;
+    Ok(due_at(sled_bytes, last_compacted(&store.path)))
+}
+
+/// [`due`] for sled's files of `sled_bytes` when the last compaction left `last` (none:
+/// never compacted).
+fn due_at(sled_bytes: u64, last: Option<u64>) -> bool {
+    sled_bytes >= DUE_AT_LEAST && sled_bytes >= last.unwrap_or(0).saturating_mul(DUE_GROWTH)
+}
+
+/// What the last compaction left, if it recorded it (an unreadable record counts as
+/// none: the worst it costs is one compaction more).
+fn last_compacted(path: &Path) -> Option<u64> {
+    fs::read_to_string(path.join(COMPACTED)).ok()?.trim().parse().ok()
+}
+
+/// Records what a compaction left, atomically.
+fn record_compacted(path: &Path, sled_bytes: u64) -> Result<()> {
+    let file = path.join(COMPACTED);
+    let io_error = |e| io(&file, "writing", e);
+    let mut temporary = tempfile::NamedTempFile::new_in(path).map_err(io_error)?;
+    std::io::Write::write_all(&mut temporary, format!("{sled_bytes}\n").as_bytes()).map_err(io_error)?;
+    temporary.as_file().sync_all().map_err(io_error)?;
+    temporary.persist(&file).map_err(|e| io_error(e.error))?;
+    Ok(())
+}
+
 /// Copies the store's trees into new files and swaps them in. `copied` is told the bytes
 /// of each batch of entries copied.
 pub(super) fn compact(store: Store, copied: &dyn Fn(u64)) -> Result<Compaction> {
@@ -76,6 +124,7 @@ pub(super) fn compact(store: Store, copied: &dyn Fn(u64)) -> Result<Compaction> 
     let made = write_new(&store.db, &new, copied)?;
     if made.sled_bytes >= sled_before {
         discard_copy(&new)?;
+        record_compacted(&path, sled_before)?;
         return Ok(Compaction {
             keys: made.keys,
             content_bytes: made.content_bytes,
@@ -88,6 +137,7 @@ pub(super) fn compact(store: Store, copied: &dyn Fn(u64)) -> Result<Compaction> 
     // kept until the swap is over.
     let lock = store.close();
     finish_interrupted(&path)?;
+    record_compacted(&path, made.sled_bytes)?;
     drop(lock);
     Ok(Compaction {
         keys: made.keys,
@@ -325,6 +375,28 @@ fn io(path: &Path, doing: &str, source: std::io::Error) -> Error {
 mod tests {
     use super::*;
     use crate::store::OpenMode;
+
+    #[test]
+    fn a_compaction_is_due_past_the_least_size_once_the_files_have_doubled() {
+        let mib = 1 << 20;
+        assert!(!due_at(DUE_AT_LEAST - 1, None), "below the least size");
+        assert!(due_at(DUE_AT_LEAST, None), "never compacted");
+        assert!(!due_at(100 * mib, Some(60 * mib)), "not yet twice what the last one left");
+        assert!(due_at(120 * mib, Some(60 * mib)));
+        assert!(!due_at(DUE_AT_LEAST - 1, Some(mib)), "twice, but small");
+    }
+
+    #[test]
+    fn a_compaction_records_what_it_left() {
+        let (dir, _) = archive();
+        assert_eq!(last_compacted(dir.path()), None);
+        let store = Store::open(dir.path(), OpenMode::Existing).unwrap();
+        let done = store.compact(&|_| {}).unwrap();
+        let left = last_compacted(dir.path()).expect("recorded");
+        assert!(done.swapped, "{done:?}");
+        // This archive has no packs: all it holds on disk after is sled's files.
+        assert_eq!(left, done.bytes_after, "{done:?}");
+    }
 
     /// Tree name, key and value.
     type Entry = (Vec<u8>, Vec<u8>, Vec<u8>);

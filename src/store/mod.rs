@@ -7,11 +7,11 @@
 //! | `meta` | name | format and normaliser versions (u32, big-endian), captures written (u64), recorded end of the last pack |
 //! | `bodies` | body hash (32) | [`BodyEntry`]: where the text is in a pack, the first [`INLINE_HOLDERS`] articles that hold it |
 //! | `holders` | body hash (32) + article id (16) | nothing: an article holding the body beyond the first [`INLINE_HOLDERS`] (layout 9 and before: none, every holder in the entry) |
-//! | `articles` | article id (16) | [`ArticleEntry`]: its versions, each with its captures ([`CaptureEntry`], with where their raw bytes are in a pack); written without the URL its key holds, and without what repeats the version or capture before it (title, date, page furniture, input file; [`codec::encode_article`]) |
+//! | `articles` | article id (16) | where in a pack its [`ArticleEntry`] is: its versions, each with its captures ([`CaptureEntry`], with where their raw bytes are in a pack); written without the URL its key holds, and without what repeats the version or capture before it (title, date, page furniture, input file; [`codec::encode_article`]) (layout 10 and before: the entry itself) |
 //! | `near` | `s` + segment number (8, big-endian) | where in a pack the LSH band keys of the bodies one ingest batch indexed are, with where each body is (layout 8: without; layouts 6 and 7: the keys themselves) |
 //! | `near` | `j` + segment number (8, big-endian) | where in a pack the [`Joins`] of those bodies are (for each that joined near-duplicate groups, one verified member of each; layouts 6 and 7: the joins themselves) |
 //!
-//! Bodies, raw captures, index segments and joins themselves are in append-only pack
+//! Bodies, raw captures, articles, index segments and joins themselves are in append-only pack
 //! files ([`pack`]): sled rewrites a leaf with every value in it whenever it changes, and
 //! leaves of segments of 100 KB each cost a million-version archive 0.4 GB of sled's
 //! files for 0.17 GB of content. A raw capture is compressed against its body, and a
@@ -37,8 +37,9 @@
 //! Writes for one batch go in the order: the batch's new bodies, raw captures, index
 //! segment and joins appended to the pack and synced, the pack's new end, then in sled
 //! the bodies (with the articles that hold them), where the index segment and the
-//! batch's joins are (one atomic sled batch), and the articles last, each once: an
-//! article written is the mark that its captures are stored, so a crash at any point
+//! batch's joins are (one atomic sled batch), and the articles last, each once
+//! (appended to the pack and synced, then pointed at from their keys): an article's
+//! key pointing at it is the mark that its captures are stored, so a crash at any point
 //! leaves nothing that points at a missing value, a body is indexed before any capture
 //! of it counts as stored, and a re-run of the same input completes what the crash cut
 //! off.
@@ -67,20 +68,21 @@ use crate::id::{ArticleId, BodyHash, RawHash};
 use crate::normalize::NormalizerVersion;
 
 /// The on-disk layout version, stored in `meta`.
-pub const FORMAT_VERSION: u32 = 10;
+pub const FORMAT_VERSION: u32 = 11;
 
-/// The layouts before [`FORMAT_VERSION`], read as they are: 9 is layout 10 with every
+/// The layouts before [`FORMAT_VERSION`], read as they are: 10 is layout 11 with each
+/// article in its key's value instead of a pack ([`codec::article_value`]), 9 is layout 10 with every
 /// holder of a body in its entry (the `holders` tree empty), 8 is layout 9 with index
 /// segments that do not say where their bodies are ([`codec::decode_segment`] reads
 /// every version), 7 is layout 8 with segments of 64-bit band keys and joins in sled's
 /// values instead of the packs ([`codec::near_value`]), and 6 is 7 without articles in
 /// their compact form ([`codec::encode_article`], which layout 7 reads too). The first
-/// ingest marks such an archive 10 before it writes anything, so a release that reads
+/// ingest marks such an archive 11 before it writes anything, so a release that reads
 /// only an older layout refuses the archive at open instead of failing on each value it
 /// cannot read.
-pub const UPGRADED_FORMATS: [u32; 4] = [6, 7, 8, 9];
+pub const UPGRADED_FORMATS: [u32; 5] = [6, 7, 8, 9, 10];
 
-/// [`UPGRADED_FORMATS`] as a message names them: "6, 7, 8 and 9".
+/// [`UPGRADED_FORMATS`] as a message names them: "6, 7, 8, 9 and 10".
 pub fn upgraded_formats_named() -> String {
     let named = UPGRADED_FORMATS.map(|format| format.to_string());
     match named.split_last() {
@@ -181,9 +183,11 @@ impl Store {
         }
         let config = sled::Config::new()
             .path(path)
-            // Ingest keeps more of the tree in memory; readers stream through it. 128 MiB
-            // against 256: the million-version replay peaks at 0.90 GB instead of 1.10.
-            .cache_capacity(if mode == OpenMode::Create { 128 << 20 } else { 64 << 20 })
+            // With articles in the packs, sled holds small entries, and its cache costs
+            // about twice its capacity: the million-version replay peaked at 0.87 GB
+            // with 64 MiB, 0.98 with 96 and 1.02 with 128 (84, 72 and 64 s, one run
+            // each: a larger cache may be faster, but not within 1 GB).
+            .cache_capacity(64 << 20)
             // Writes reach the file in order whenever a buffer fills; the periodic flush
             // only bounds what an operating-system crash can lose, and every ingest ends
             // with an explicit flush.
@@ -223,6 +227,12 @@ impl Store {
     /// of keys and values copied, batch by batch.
     pub fn compact(self, copied: &dyn Fn(u64)) -> Result<compact::Compaction> {
         compact::compact(self, copied)
+    }
+
+    /// Whether sled's files have grown enough since the last compaction for an ingest to
+    /// end with one ([`compact::due`]).
+    pub fn compaction_due(&self) -> Result<bool> {
+        compact::due(self)
     }
 
     /// Closes sled's files and keeps the archive's lock.
@@ -377,7 +387,25 @@ impl Store {
 
     /// An article.
     pub fn article(&self, id: &ArticleId) -> Result<Option<ArticleEntry>> {
-        self.articles.get(id.0)?.map(|bytes| codec::decode_article(&bytes)).transpose()
+        self.articles.get(id.0)?.map(|value| self.article_from(id, &value)).transpose()
+    }
+
+    /// The article an `articles` value holds or points at; an error names the article.
+    fn article_from(&self, id: &ArticleId, value: &[u8]) -> Result<ArticleEntry> {
+        let read = match codec::article_value(value) {
+            Ok(codec::ArticleValue::Inline(bytes)) => codec::decode_article(bytes),
+            Ok(codec::ArticleValue::InPack(at)) => self
+                .packs
+                .read_hashed(at, Kind::Article, |stored| article_hash(id, stored))
+                .and_then(|stored| codec::decode_article(&stored)),
+            Err(e) => Err(e),
+        };
+        read.map_err(|e| match e {
+            Error::Corrupt { tree, detail } => {
+                Error::Corrupt { tree, detail: format!("article {}: {detail}", id.short()) }
+            }
+            other => other,
+        })
     }
 
     /// Queues an encoded body (see [`codec::encode_blob`]) for the pack; it is written by
@@ -459,9 +487,24 @@ impl Store {
         scan(self.holders.iter()).map(|item| split_holder_key(&item?.0))
     }
 
-    /// Writes an article.
-    pub fn put_article(&self, id: &ArticleId, article: &ArticleEntry) -> Result<()> {
-        self.articles.insert(id.0, codec::encode_article(article))?;
+    /// Writes articles: each is appended to the pack and made durable, then its key
+    /// points at it. An article rewritten is appended whole again, and the copy before
+    /// is left in its pack, unread: a B-tree of random keys rewrites a leaf full of
+    /// others' articles for each, and a million-version archive's articles made its
+    /// sled files 0.5 GB for 0.2 GB of them.
+    pub fn put_articles<'a>(
+        &self,
+        articles: impl IntoIterator<Item = (&'a ArticleId, &'a ArticleEntry)>,
+    ) -> Result<()> {
+        let mut placed = Vec::new();
+        for (id, article) in articles {
+            let stored = codec::encode_article(article);
+            placed.push((id, self.stage(Kind::Article, &article_hash(id, &stored), &stored)?));
+        }
+        self.write_staged()?;
+        for (id, at) in placed {
+            self.articles.insert(id.0, codec::encode_article_at(at))?;
+        }
         Ok(())
     }
 
@@ -473,7 +516,7 @@ impl Store {
                 tree: "articles",
                 detail: format!("key of {} bytes", key.len()),
             })?;
-            Ok((id, codec::decode_article(&value)?))
+            Ok((id, self.article_from(&id, &value)?))
         })
     }
 
@@ -658,6 +701,12 @@ fn scan(iter: sled::Iter) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec
         failed = item.is_err();
         Some(item.map_err(Error::from))
     })
+}
+
+/// The hash an article's pack entry is checked by: of its id, then its stored bytes,
+/// so that an entry read is both whole and the one its key points at.
+fn article_hash(id: &ArticleId, stored: &[u8]) -> [u8; 32] {
+    *blake3::Hasher::new().update(&id.0).update(stored).finalize().as_bytes()
 }
 
 /// A tree's number of entries (a scan: sled keeps no count).

@@ -11,8 +11,9 @@
 //! changes, so kilobyte values made the archive 2.7 times its content and were the
 //! slowest part of an ingest. Packs hold them once (as git's and restic's packs do).
 //!
-//! An entry: kind (1 byte: 1 body, 2 raw capture, 3 index segment, 4 joins), the content
-//! hash (32 bytes; of the stored bytes for segments and joins), the stored length (u32,
+//! An entry: kind (1 byte: 1 body, 2 raw capture, 3 index segment, 4 joins, 5 article),
+//! the content hash (32 bytes; of the stored bytes for segments and joins, of the
+//! article's id and then the stored bytes for an article), the stored length (u32,
 //! little-endian), then the stored bytes ([`super::codec`] blob or value).
 //! A pack can be read entry by entry without sled, and every entry names its hash.
 
@@ -45,6 +46,9 @@ pub enum Kind {
     Segment = 3,
     /// The joins one ingest batch made.
     Joins = 4,
+    /// An article as one ingest batch left it (a later batch that changes it appends it
+    /// again).
+    Article = 5,
 }
 
 /// Where an entry's stored bytes are.
@@ -93,14 +97,26 @@ impl Packs {
 
     /// Reads an entry's stored bytes, checking that its header names `kind` and `hash`.
     pub fn read(&self, location: Location, kind: Kind, hash: &[u8; 32]) -> Result<Vec<u8>> {
+        self.read_hashed(location, kind, |_| *hash)
+    }
+
+    /// Reads an entry's stored bytes, checking that its header names `kind` and the hash
+    /// `hash_of` gives for them (an entry whose hash covers its own bytes).
+    pub fn read_hashed(
+        &self,
+        location: Location,
+        kind: Kind,
+        hash_of: impl FnOnce(&[u8]) -> [u8; 32],
+    ) -> Result<Vec<u8>> {
         let file = self.file(location.pack)?;
         let mut bytes = vec![0u8; HEADER_LEN + location.len as usize];
         file.read_exact_at(&mut bytes, location.offset).map_err(|e| Error::Corrupt {
             tree: "packs",
             detail: format!("{} at {}: {e}", self.path_of(location.pack).display(), location.offset),
         })?;
-        let header_ok =
-            bytes[0] == kind as u8 && bytes[1..33] == hash[..] && bytes[33..37] == location.len.to_le_bytes();
+        let header_ok = bytes[0] == kind as u8
+            && bytes[33..37] == location.len.to_le_bytes()
+            && bytes[1..33] == hash_of(&bytes[HEADER_LEN..]);
         if !header_ok {
             return Err(Error::Corrupt {
                 tree: "packs",
