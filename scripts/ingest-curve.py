@@ -4,7 +4,8 @@ with the archive it goes into, inside a single run (no start-up counted twice).
 
 usage: scripts/ingest-curve.py NEWSVAULT ARCHIVE INPUT.jsonl [WINDOW ...]
 
-Runs `NEWSVAULT --archive ARCHIVE ingest INPUT.jsonl` (ARCHIVE must not exist), samples
+Runs `NEWSVAULT --archive ARCHIVE ingest --compact never INPUT.jsonl` (ARCHIVE must not
+exist; the compaction a large ingest ends with is left to `newsvault compact`), samples
 the input file's read position from /proc/PID/fdinfo every 50 ms, and maps positions to
 record numbers through the input's line offsets. A WINDOW is FIRST:LAST (record
 numbers, 1-based); each gets its microseconds per record, both wall-clock and CPU
@@ -34,7 +35,9 @@ def main():
         (first, min(first + 49_999, n)) for first in range(1, n + 1, 50_000)]
     real = os.path.realpath(path)
     started = time.perf_counter()
-    child = subprocess.Popen([binary, '--archive', archive, 'ingest', '--no-progress', path],
+    # Without the compaction an ingest this large ends with: it comes after the input
+    # is read, so no window could be charged with it (time it with `compact`).
+    child = subprocess.Popen([binary, '--archive', archive, 'ingest', '--no-progress', '--compact', 'never', path],
                              stdout=subprocess.DEVNULL)
     ticks_per_second = os.sysconf('SC_CLK_TCK')
     samples, cpu, fd, peak = [(0.0, 0)], [0.0], None, 0

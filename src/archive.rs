@@ -315,7 +315,8 @@ impl Archive {
             captured += u64::from(self.write_record(prepared, &mut staged, &mut changed, run)?);
         }
         run.near.write_segment(&self.store)?;
-        self.store.put_articles(&changed.articles)?;
+        let created = &changed.created;
+        self.store.put_articles(changed.articles.iter().map(|(id, a)| (id, a, !created.contains(id))))?;
         run.last_batch.articles = changed.articles.into_keys().collect();
         run.summary.new_captures += captured;
         run.captures_written += captured;
@@ -450,6 +451,7 @@ impl Archive {
         }
         if existing.is_none() {
             run.summary.new_articles += 1;
+            changed.created.insert(p.id);
         }
         let mut article = existing.unwrap_or_else(|| ArticleEntry {
             key: p.key.clone(),
@@ -556,6 +558,8 @@ struct Staged {
 #[derive(Default)]
 struct Changed {
     articles: std::collections::HashMap<ArticleId, ArticleEntry>,
+    /// Those the archive did not hold before this batch.
+    created: std::collections::HashSet<ArticleId>,
 }
 
 impl Changed {

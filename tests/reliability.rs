@@ -135,12 +135,47 @@ fn an_article_key_pointing_at_another_article_is_caught() {
     let dir = tempfile::tempdir().unwrap();
     let (archive, _) = sound_archive(dir.path());
     damage(&archive, "articles", |articles| {
-        let mut entries = articles.iter().map(|entry| entry.unwrap());
+        // Two articles written once, so in the packs (one captured again is in its value).
+        let mut entries =
+            articles.iter().map(|entry| entry.unwrap()).filter(|(_, v)| v[0] == codec::ARTICLE_IN_PACK);
         let (key, _) = entries.next().unwrap();
         let (_, other) = entries.next().unwrap();
         articles.insert(key, other).unwrap();
     });
     assert_caught(&archive, "is not the one recorded");
+}
+
+/// The entries of `kind` in the first pack, walked by its documented layout.
+fn pack_entries(archive: &Path, kind: u8) -> usize {
+    let bytes = std::fs::read(archive.join("packs/00000000.pack")).unwrap();
+    let (mut at, mut found) = (0, 0);
+    while at < bytes.len() {
+        found += usize::from(bytes[at] == kind);
+        at += 37 + u32::from_le_bytes(bytes[at + 33..at + 37].try_into().unwrap()) as usize;
+    }
+    found
+}
+
+#[test]
+fn an_article_captured_again_later_is_kept_in_its_value_not_appended_to_the_packs_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    for hour in 0..5 {
+        newsvault(&archive)
+            .args(["ingest", "--no-progress", "--captured-at", &format!("2020-01-01T0{hour}:00:00Z")])
+            .arg(fixture("revised-lighthouse.txt"))
+            .assert()
+            .success();
+    }
+    assert_eq!(pack_entries(&archive, 5), 1, "only the article's first writing is in the packs");
+    let db = sled::open(&archive).unwrap();
+    let articles: Vec<_> = db.open_tree("articles").unwrap().iter().map(|e| e.unwrap()).collect();
+    drop(db);
+    wait_for_release(&archive);
+    let [(key, value)] = &articles[..] else { panic!("one article, found {}", articles.len()) };
+    assert_eq!(value[0], codec::ARTICLE_VERSION, "held in its value since its second capture");
+    assert_eq!(article_of(&archive, key, value).capture_count(), 5);
+    newsvault(&archive).arg("verify").assert().success();
 }
 
 #[test]

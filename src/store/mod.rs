@@ -7,7 +7,7 @@
 //! | `meta` | name | format and normaliser versions (u32, big-endian), captures written (u64), recorded end of the last pack |
 //! | `bodies` | body hash (32) | [`BodyEntry`]: where the text is in a pack, the first [`INLINE_HOLDERS`] articles that hold it |
 //! | `holders` | body hash (32) + article id (16) | nothing: an article holding the body beyond the first [`INLINE_HOLDERS`] (layout 9 and before: none, every holder in the entry) |
-//! | `articles` | article id (16) | where in a pack its [`ArticleEntry`] is: its versions, each with its captures ([`CaptureEntry`], with where their raw bytes are in a pack); written without the URL its key holds, and without what repeats the version or capture before it (title, date, page furniture, input file; [`codec::encode_article`]) (layout 10 and before: the entry itself) |
+//! | `articles` | article id (16) | where in a pack its [`ArticleEntry`] is, or, once a later batch has changed it (and in layout 10 and before), the entry itself: its versions, each with its captures ([`CaptureEntry`], with where their raw bytes are in a pack); written without the URL its key holds, and without what repeats the version or capture before it (title, date, page furniture, input file; [`codec::encode_article`]) |
 //! | `near` | `s` + segment number (8, big-endian) | where in a pack the LSH band keys of the bodies one ingest batch indexed are, with where each body is (layout 8: without; layouts 6 and 7: the keys themselves) |
 //! | `near` | `j` + segment number (8, big-endian) | where in a pack the [`Joins`] of those bodies are (for each that joined near-duplicate groups, one verified member of each; layouts 6 and 7: the joins themselves) |
 //!
@@ -38,8 +38,9 @@
 //! segment and joins appended to the pack and synced, the pack's new end, then in sled
 //! the bodies (with the articles that hold them), where the index segment and the
 //! batch's joins are (one atomic sled batch), and the articles last, each once
-//! (appended to the pack and synced, then pointed at from their keys): an article's
-//! key pointing at it is the mark that its captures are stored, so a crash at any point
+//! (a new one appended to the pack and synced, then pointed at from its key): an
+//! article's key holding or pointing at it is the mark that its captures are stored,
+//! so a crash at any point
 //! leaves nothing that points at a missing value, a body is indexed before any capture
 //! of it counts as stored, and a re-run of the same input completes what the crash cut
 //! off.
@@ -487,19 +488,26 @@ impl Store {
         scan(self.holders.iter()).map(|item| split_holder_key(&item?.0))
     }
 
-    /// Writes articles: each is appended to the pack and made durable, then its key
-    /// points at it. An article rewritten is appended whole again, and the copy before
-    /// is left in its pack, unread: a B-tree of random keys rewrites a leaf full of
-    /// others' articles for each, and a million-version archive's articles made its
-    /// sled files 0.5 GB for 0.2 GB of them.
+    /// Writes articles, each given with whether the archive held it before. A new
+    /// article is appended to the pack and made durable, then its key points at it: a
+    /// B-tree of random keys rewrites a leaf full of others' articles for each, and a
+    /// million-version archive's articles, nearly all written once, made its sled files
+    /// 0.5 GB for 0.2 GB of them. An article held before (a re-scrape's capture, a
+    /// revision) is kept in its key's value from then on, where sled reclaims the copy
+    /// it replaces: appended again for each capture, a page re-scraped every hour would
+    /// leave a month of ever longer dead copies in the packs.
     pub fn put_articles<'a>(
         &self,
-        articles: impl IntoIterator<Item = (&'a ArticleId, &'a ArticleEntry)>,
+        articles: impl IntoIterator<Item = (&'a ArticleId, &'a ArticleEntry, bool)>,
     ) -> Result<()> {
         let mut placed = Vec::new();
-        for (id, article) in articles {
+        for (id, article, held_before) in articles {
             let stored = codec::encode_article(article);
-            placed.push((id, self.stage(Kind::Article, &article_hash(id, &stored), &stored)?));
+            if held_before {
+                self.articles.insert(id.0, stored)?;
+            } else {
+                placed.push((id, self.stage(Kind::Article, &article_hash(id, &stored), &stored)?));
+            }
         }
         self.write_staged()?;
         for (id, at) in placed {
