@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::groups::Components;
+use super::groups::{self, Components};
 use super::{Similarity, shingle};
 use crate::archive::Archive;
 use crate::error::Result;
@@ -95,27 +95,12 @@ impl Archive {
         Ok(components)
     }
 
-    /// The members of `hash`'s near-duplicate group (itself alone if it has none). The
-    /// joins are scanned, in the order they were made, until none reaches the group
-    /// any more: a join names earlier bodies, so one pass finds what joined the group
-    /// after it, and another is needed only where a merge brought in older members.
-    /// This keeps a small set, where building every group (`components`) would hash
-    /// every grouped body of the archive: 0.7 s at a million versions.
+    /// The members of `hash`'s near-duplicate group (itself alone if it has none),
+    /// found by [`groups::component_of`]: a small set kept while the joins are scanned,
+    /// where building every group (`components`) would hash every grouped body of the
+    /// archive (0.7 s at a million versions).
     fn group_of(&self, hash: &BodyHash) -> Result<Vec<BodyHash>> {
-        let joins = self.store.near_joins_flat()?;
-        let mut members: rustc_hash::FxHashSet<BodyHash> = std::iter::once(*hash).collect();
-        loop {
-            let before = members.len();
-            for (body, others) in joins.iter() {
-                if members.contains(body) || others.iter().any(|other| members.contains(other)) {
-                    members.insert(*body);
-                    members.extend(others.iter().copied());
-                }
-            }
-            if members.len() == before {
-                return Ok(members.into_iter().collect());
-            }
-        }
+        Ok(groups::component_of(&self.store.near_joins_flat()?, *hash))
     }
 
     /// Every near-duplicate group's members (two or more).

@@ -739,11 +739,11 @@ pub struct FlatJoins {
 
 impl FlatJoins {
     /// The joins in order: a body, and the members it joined through.
-    pub fn iter(&self) -> impl Iterator<Item = (&BodyHash, &[BodyHash])> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts
-            .zip(self.ends.iter().copied())
-            .map(|(start, end)| (&self.hashes[start], &self.hashes[start + 1..end]))
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&BodyHash, &[BodyHash])> {
+        (0..self.ends.len()).map(|join| {
+            let start = join.checked_sub(1).map_or(0, |before| self.ends[before]);
+            (&self.hashes[start], &self.hashes[start + 1..self.ends[join]])
+        })
     }
 
     /// Number of joins.
