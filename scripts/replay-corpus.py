@@ -27,4 +27,9 @@ def main():
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BrokenPipeError:
+        # `| head -n N` closes the pipe once it has its lines: that is the usual way out.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
