@@ -181,6 +181,12 @@ fn txt_writes_one_file_per_version_and_refuses_an_existing_directory() {
     newsvault(&archive).args(["export", "--format", "txt", "--output"]).arg(&out).assert().success();
     let files: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(files.len(), 7);
+    for file in &files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(file).unwrap();
+        let article = text.lines().find_map(|l| l.strip_prefix("article: ")).unwrap();
+        assert!(name.ends_with(&format!("-{article}.txt")), "{name} names its article");
+    }
     let text = std::fs::read_to_string(
         files.iter().find(|f| std::fs::read_to_string(f).unwrap().contains("Lighthouse")).unwrap(),
     )
@@ -217,4 +223,36 @@ fn an_export_to_a_bad_path_fails_and_leaves_nothing() {
         .filter(|e| e.file_name().to_string_lossy().starts_with(".newsvault-export"))
         .collect();
     assert!(leftovers.is_empty());
+}
+
+#[test]
+fn txt_writes_a_file_for_each_article_holding_the_same_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let wire = dir.path().join("wire.jsonl");
+    let body = "The regional ferry resumed its winter timetable after storms kept it in port for three days.";
+    let lines: Vec<String> = ["https://one.example/ferry", "https://two.example/news/ferry"]
+        .iter()
+        .map(|url| {
+            serde_json::json!({"url": url, "title": "Ferry back on timetable", "body": body}).to_string()
+        })
+        .collect();
+    std::fs::write(&wire, lines.join("\n") + "\n").unwrap();
+    newsvault(&archive).arg("ingest").arg(&wire).assert().success();
+    let out = dir.path().join("texts");
+    newsvault(&archive)
+        .args(["export", "--format", "txt", "--dedup", "none", "--output"])
+        .arg(&out)
+        .assert()
+        .success();
+    let texts: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(texts.len(), 2, "one file per version, though both hold one text");
+    for url in ["https://one.example/ferry", "https://two.example/news/ferry"] {
+        assert!(
+            texts.iter().any(|t| t.contains(&format!("url: {url}\n")) && t.ends_with(&format!("{body}\n")))
+        );
+    }
 }

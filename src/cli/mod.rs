@@ -101,7 +101,7 @@ enum Command {
     /// `--dedup exact` keeps one version per distinct text, `near` one per cluster of
     /// near-duplicates at `--threshold`; `--keep` picks which. Output goes to stdout or,
     /// atomically, to `--output` (a `.gz` WARC path gets one gzip member per record; `txt`
-    /// needs `--output DIR`, one file per version).
+    /// needs `--output DIR`, one file per version, named HASH-ARTICLE.txt).
     Export(ExportArgs),
     /// Counts and sizes of the archive.
     Stats,

@@ -205,7 +205,8 @@ fn html_page(row: &ExportRow) -> String {
     page
 }
 
-/// A directory with one file per version, named `<hash>.txt`: a small header (title,
+/// A directory with one file per version, named `<hash>-<article>.txt` (one text may be
+/// a version of several articles, a wire story run by many outlets): a small header (title,
 /// URL, source, published, captured, article), a blank line, then the body. Written into
 /// a temporary directory beside the target and renamed into place when finished.
 pub struct TxtWriter {
@@ -249,7 +250,11 @@ impl RowWriter for TxtWriter {
         text.push('\n');
         text.push_str(&row.body);
         text.push('\n');
-        std::fs::write(dir.path().join(format!("{}.txt", row.hash)), text)
+        // A name already taken would mean a version written twice: an error, never an
+        // overwrite that silently drops one.
+        let path = dir.path().join(format!("{}-{}.txt", row.hash, row.article));
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+        file.write_all(text.as_bytes())
     }
 
     fn finish(&mut self) -> io::Result<()> {
