@@ -71,7 +71,8 @@ fn tags<'a>(html: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> + 'a 
     })
 }
 
-/// An attribute's value in a tag's inside (quoted with `"` or `'`, or bare).
+/// An attribute's value in a tag's inside (quoted with `"` or `'`, or bare), its
+/// character references decoded as a browser does (`?a=1&amp;b=2` is `?a=1&b=2`).
 fn attribute(tag: &str, name: &str) -> Option<String> {
     let lower = tag.to_ascii_lowercase();
     let mut from = 0;
@@ -93,7 +94,7 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
             Some(q) => value.find(q).unwrap_or(value.len()),
             None => value.find(|c: char| c.is_whitespace() || c == '/').unwrap_or(value.len()),
         };
-        return Some(value[..end].trim().to_string());
+        return Some(html_escape::decode_html_entities(value[..end].trim()).into_owned());
     }
     None
 }
@@ -269,6 +270,11 @@ mod tests {
             Some("https://b.example/y")
         );
         assert_eq!(canonical_url(br#"<link rel="canonical" href="/relative">"#), None);
+        assert_eq!(
+            canonical_url(br#"<meta property="og:url" content="https://c.example/a?x=1&amp;y=2&#38;z=3">"#)
+                .as_deref(),
+            Some("https://c.example/a?x=1&y=2&z=3")
+        );
     }
 
     #[test]
