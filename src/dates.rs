@@ -31,6 +31,19 @@ pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
     None
 }
 
+/// Reads the end of a range, as `--until` takes it: a bare ISO date (`2017-08-20`) means
+/// the whole of that day, so its last second (UTC); anything else is the point in time
+/// [`parse_timestamp`] reads.
+pub fn parse_range_end(text: &str) -> Option<Timestamp> {
+    match text.trim().parse::<Date>() {
+        Ok(date) => {
+            let next_day = date.tomorrow().ok()?.to_zoned(TimeZone::UTC).ok()?.timestamp();
+            Timestamp::from_second(next_day.as_second() - 1).ok()
+        }
+        Err(_) => parse_timestamp(text),
+    }
+}
+
 /// Reads a calendar date: ISO (`2017-10-14`, possibly followed by a time), or a written
 /// date in English or Swedish ("October 14, 2017", "14 Oct 2017", "lördag 19 augusti 2017").
 pub fn parse_date(text: &str) -> Option<Date> {
@@ -111,6 +124,15 @@ mod tests {
         assert_eq!(utc("2017-08-19 05:00:05"), Some(1503118805));
         assert_eq!(utc("2017-08-19"), Some(1503100800));
         assert_eq!(utc("not a date"), None);
+    }
+
+    #[test]
+    fn a_range_ends_with_the_whole_of_a_bare_date() {
+        let end = |s| parse_range_end(s).map(|t| t.as_second());
+        assert_eq!(end("2017-08-19"), Some(1503100800 + 86_400 - 1));
+        assert_eq!(end("2017-08-19T05:00:05Z"), Some(1503118805));
+        assert_eq!(end("2017-12-31"), parse_timestamp("2018-01-01").map(|t| t.as_second() - 1));
+        assert_eq!(end("not a date"), None);
     }
 
     #[test]

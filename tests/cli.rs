@@ -277,6 +277,23 @@ fn an_ingest_compacts_the_index_when_asked_and_not_when_it_is_small() {
 }
 
 #[test]
+fn until_a_date_takes_in_the_whole_of_that_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    ingest_at(&archive, &fixture("revised-lighthouse.txt"), "2024-03-01T21:30:00Z");
+    let listed = |args: &[&str]| {
+        json_lines(
+            &newsvault(&archive).arg("list").arg("--json").args(args).assert().success().get_output().stdout,
+        )
+        .len()
+    };
+    assert_eq!(listed(&["--until", "2024-03-01"]), 1, "captured that evening");
+    assert_eq!(listed(&["--until", "2024-02-29"]), 0);
+    assert_eq!(listed(&["--until", "2024-03-01T21:00:00Z"]), 0, "a time is a point, not a day");
+    assert_eq!(listed(&["--since", "2024-03-01", "--until", "2024-03-01"]), 1);
+}
+
+#[test]
 fn stdin_is_read_with_dash() {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("a");

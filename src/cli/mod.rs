@@ -186,8 +186,8 @@ struct ListArgs {
     /// Only articles captured at or after this date or time (`2017-08-20`, RFC 3339).
     #[arg(long, value_name = "DATE", value_parser = parse_time)]
     since: Option<i64>,
-    /// Only articles first captured at or before this date or time.
-    #[arg(long, value_name = "DATE", value_parser = parse_time)]
+    /// Only articles first captured at or before this date (the whole day, UTC) or time.
+    #[arg(long, value_name = "DATE", value_parser = parse_range_end)]
     until: Option<i64>,
     /// Only articles whose title contains this text (case-insensitive).
     #[arg(long, value_name = "TEXT")]
@@ -332,6 +332,12 @@ fn parse_fraction(text: &str) -> Result<f32, String> {
 
 fn parse_time(text: &str) -> Result<i64, String> {
     newsvault::dates::parse_timestamp(text)
+        .map(|t| t.as_second())
+        .ok_or_else(|| format!("`{text}` is not a date or time (try 2017-08-20 or 2017-08-20T12:00:00Z)"))
+}
+
+fn parse_range_end(text: &str) -> Result<i64, String> {
+    newsvault::dates::parse_range_end(text)
         .map(|t| t.as_second())
         .ok_or_else(|| format!("`{text}` is not a date or time (try 2017-08-20 or 2017-08-20T12:00:00Z)"))
 }
