@@ -225,20 +225,41 @@ fn an_export_to_a_bad_path_fails_and_leaves_nothing() {
     assert!(leftovers.is_empty());
 }
 
-#[test]
-fn txt_writes_a_file_for_each_article_holding_the_same_text() {
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("a");
-    let wire = dir.path().join("wire.jsonl");
-    let body = "The regional ferry resumed its winter timetable after storms kept it in port for three days.";
-    let lines: Vec<String> = ["https://one.example/ferry", "https://two.example/news/ferry"]
+const WIRE_BODY: &str =
+    "The regional ferry resumed its winter timetable after storms kept it in port for three days.";
+const WIRE_URLS: [&str; 2] = ["https://one.example/ferry", "https://two.example/news/ferry"];
+
+/// An archive of one wire story run word for word by two outlets.
+fn wire_archive(dir: &Path) -> PathBuf {
+    let archive = dir.join("a");
+    let wire = dir.join("wire.jsonl");
+    let lines: Vec<String> = WIRE_URLS
         .iter()
         .map(|url| {
-            serde_json::json!({"url": url, "title": "Ferry back on timetable", "body": body}).to_string()
+            serde_json::json!({"url": url, "title": "Ferry back on timetable", "body": WIRE_BODY}).to_string()
         })
         .collect();
     std::fs::write(&wire, lines.join("\n") + "\n").unwrap();
     newsvault(&archive).arg("ingest").arg(&wire).assert().success();
+    archive
+}
+
+#[test]
+fn a_text_two_articles_hold_is_the_cluster_that_clusters_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = wire_archive(dir.path());
+    let clusters = stdout(&archive, &["clusters", "--json"]);
+    let named: serde_json::Value = serde_json::from_str(clusters.lines().next().unwrap()).unwrap();
+    let rows = stdout(&archive, &["export", "--dedup", "none"]);
+    let rows: Vec<serde_json::Value> = rows.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r["cluster"] == named["cluster"]), "{rows:?} against {named}");
+}
+
+#[test]
+fn txt_writes_a_file_for_each_article_holding_the_same_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = wire_archive(dir.path());
     let out = dir.path().join("texts");
     newsvault(&archive)
         .args(["export", "--format", "txt", "--dedup", "none", "--output"])
@@ -250,9 +271,11 @@ fn txt_writes_a_file_for_each_article_holding_the_same_text() {
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
         .collect();
     assert_eq!(texts.len(), 2, "one file per version, though both hold one text");
-    for url in ["https://one.example/ferry", "https://two.example/news/ferry"] {
+    for url in WIRE_URLS {
         assert!(
-            texts.iter().any(|t| t.contains(&format!("url: {url}\n")) && t.ends_with(&format!("{body}\n")))
+            texts
+                .iter()
+                .any(|t| t.contains(&format!("url: {url}\n")) && t.ends_with(&format!("{WIRE_BODY}\n")))
         );
     }
 }

@@ -193,7 +193,11 @@ impl Archive {
         writer: &mut dyn RowWriter,
         progress: &dyn Progress,
     ) -> Result<()> {
-        let row = self.export_row(c, size, clusters.get(&c.hash).map(|(name, _)| name.clone()))?;
+        let cluster = match clusters.get(&c.hash) {
+            Some((name, _)) => Some(name.clone()),
+            None => self.is_copied(&c.hash)?.then(|| c.hash.short()),
+        };
+        let row = self.export_row(c, size, cluster)?;
         writer.row(&row).map_err(|e| io_error("write the export", e))?;
         progress.advance(1);
         Ok(())
@@ -239,6 +243,12 @@ impl Archive {
             cluster,
             duplicates,
         })
+    }
+
+    /// Whether a text with words is held by more than one article: a cluster of copies
+    /// by itself, as `clusters` names it, though no other text resembles it.
+    fn is_copied(&self, hash: &BodyHash) -> Result<bool> {
+        Ok(*hash != BodyHash::of("") && self.store.articles_with_body(hash)?.len() > 1)
     }
 
     /// Every body in a near-duplicate cluster at `threshold`: the cluster's name and root.
