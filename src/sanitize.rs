@@ -1,7 +1,8 @@
 //! Making scraped text safe for a terminal. Owns which characters are removed or
 //! replaced: control characters (escape sequences could rewrite the screen), bidi
 //! overrides and isolates (they reorder what is shown), and zero-width characters.
-//! Never used on data written for machines (JSON, exports), which keep text as stored.
+//! Never used on data written to files or pipes (JSON, exports), which keep text as
+//! stored; an export shown on a terminal is shown safe too.
 
 /// Text with terminal-unsafe characters removed; tabs become spaces and, unless
 /// `keep_newlines`, line breaks become spaces too.

@@ -428,7 +428,7 @@ fn list_filter(args: &ListArgs) -> ListFilter {
 
 fn export(cli: &Cli, args: &ExportArgs) -> Result<u64> {
     use newsvault::export::{
-        self, CsvWriter, Dedup, ExportOptions, JsonlWriter, Keep, TxtWriter, WarcWriter,
+        self, CsvWriter, Dedup, ExportOptions, JsonlWriter, Keep, RowWriter, TxtWriter, WarcWriter,
     };
     let options = ExportOptions {
         dedup: match args.dedup {
@@ -446,13 +446,19 @@ fn export(cli: &Cli, args: &ExportArgs) -> Result<u64> {
         filter: list_filter(&args.filter),
     };
     let archive = open(cli)?;
-    let progress = progress::Bar::new(!args.no_progress);
+    let terminal = args.output.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    // Rows shown on the terminal are the progress; a bar would be drawn over them.
+    let progress = progress::Bar::new(!args.no_progress && !terminal);
     let gzip = args.output.as_ref().is_some_and(|p| p.extension().is_some_and(|e| e == "gz"));
+    let write = |writer: &mut dyn RowWriter| match terminal {
+        true => archive.export(&options, &mut render::TerminalRows(writer), &progress),
+        false => archive.export(&options, writer, &progress),
+    };
     let run = |out: &mut dyn Write| -> newsvault::Result<u64> {
         match args.format {
-            ExportFormat::Jsonl => archive.export(&options, &mut JsonlWriter::new(out), &progress),
-            ExportFormat::Csv => archive.export(&options, &mut CsvWriter::new(out), &progress),
-            ExportFormat::Warc => archive.export(&options, &mut WarcWriter::new(out, gzip), &progress),
+            ExportFormat::Jsonl => write(&mut JsonlWriter::new(out)),
+            ExportFormat::Csv => write(&mut CsvWriter::new(out)),
+            ExportFormat::Warc => write(&mut WarcWriter::new(out, gzip)),
             ExportFormat::Txt => Err(newsvault::Error::Io {
                 context: "`--format txt` writes a directory".into(),
                 source: std::io::Error::other("give it with --output DIR"),

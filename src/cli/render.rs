@@ -5,6 +5,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use newsvault::diff::VersionDiff;
+use newsvault::export::{ExportRow, RowWriter};
 use newsvault::near::query::{Cluster, NearRow};
 use newsvault::query::{ArticleRow, LogRow, Stats, VersionView};
 use newsvault::sanitize;
@@ -20,6 +21,29 @@ pub struct Style {
     pub json: bool,
     /// ANSI colour in text.
     pub color: bool,
+}
+
+/// An export's rows on their way to a terminal: the scraped text in them made safe to
+/// show, as every other command's output is. Files and pipes get the text as stored.
+pub struct TerminalRows<'a>(pub &'a mut dyn RowWriter);
+
+impl RowWriter for TerminalRows<'_> {
+    fn row(&mut self, row: &ExportRow) -> std::io::Result<()> {
+        let line = |field: &Option<String>| field.as_deref().map(sanitize::line);
+        let safe = ExportRow {
+            url: line(&row.url),
+            title: line(&row.title),
+            published: line(&row.published),
+            source: line(&row.source),
+            body: sanitize::for_terminal(&row.body, true),
+            ..row.clone()
+        };
+        self.0.row(&safe)
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.0.finish()
+    }
 }
 
 /// Whether to colour: `always`, or `auto` on a terminal without NO_COLOR.
@@ -368,4 +392,48 @@ fn human_bytes(bytes: u64) -> String {
         unit += 1;
     }
     if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keeps the rows it is given.
+    #[derive(Default)]
+    struct Kept(Vec<ExportRow>);
+
+    impl RowWriter for Kept {
+        fn row(&mut self, row: &ExportRow) -> std::io::Result<()> {
+            self.0.push(row.clone());
+            Ok(())
+        }
+
+        fn finish(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn rows_for_a_terminal_lose_escapes_and_bidi_controls_but_keep_their_paragraphs() {
+        let row = ExportRow {
+            hash: "ab".repeat(32),
+            article: "cd".repeat(16),
+            url: Some("https://e.example/\u{1b}]8;;x\u{7}".into()),
+            title: Some("Hi\u{1b}[2J\u{202e}there".into()),
+            published: None,
+            captured_at: "2024-03-01T08:00:00Z".into(),
+            source: Some("e\u{2066}xample".into()),
+            body: "First\u{200b} paragraph.\nSecond\r paragraph.".into(),
+            cluster: None,
+            duplicates: 1,
+        };
+        let mut kept = Kept::default();
+        TerminalRows(&mut kept).row(&row).unwrap();
+        let shown = &kept.0[0];
+        assert_eq!(shown.url.as_deref(), Some("https://e.example/]8;;x"));
+        assert_eq!(shown.title.as_deref(), Some("Hi[2Jthere"));
+        assert_eq!(shown.source.as_deref(), Some("example"));
+        assert_eq!(shown.body, "First paragraph.\nSecond  paragraph.");
+        assert_eq!((&shown.hash, &shown.captured_at), (&row.hash, &row.captured_at));
+    }
 }

@@ -127,7 +127,7 @@ impl<W: Write> RowWriter for WarcWriter<W> {
                     ("WARC-Type", "response".to_string()),
                     id,
                     date,
-                    ("WARC-Target-URI", url.to_string()),
+                    ("WARC-Target-URI", header_safe_uri(url)),
                     ("WARC-Payload-Digest", sha1_base32(payload.as_bytes())),
                     ("WARC-Block-Digest", sha1_base32(&block)),
                     ("Content-Type", "application/http;msgtype=response".to_string()),
@@ -143,7 +143,7 @@ impl<W: Write> RowWriter for WarcWriter<W> {
                     ("WARC-Type", "resource".to_string()),
                     id,
                     date,
-                    ("WARC-Target-URI", uri),
+                    ("WARC-Target-URI", header_safe_uri(&uri)),
                     ("WARC-Block-Digest", sha1_base32(&block)),
                     ("Content-Type", "text/html; charset=utf-8".to_string()),
                 ];
@@ -160,6 +160,22 @@ impl<W: Write> RowWriter for WarcWriter<W> {
         }
         self.out.flush()
     }
+}
+
+/// A URI fit for a header line: control characters and whitespace, which would end the
+/// header or corrupt the record (a scraped URL can hold them), percent-encoded as UTF-8.
+fn header_safe_uri(uri: &str) -> String {
+    let mut safe = String::with_capacity(uri.len());
+    for c in uri.chars() {
+        if c.is_control() || c.is_whitespace() {
+            for byte in c.to_string().bytes() {
+                safe.push_str(&format!("%{byte:02X}"));
+            }
+        } else {
+            safe.push(c);
+        }
+    }
+    safe
 }
 
 fn is_web_url(url: &str) -> bool {
@@ -260,5 +276,19 @@ impl RowWriter for TxtWriter {
     fn finish(&mut self) -> io::Result<()> {
         let dir = self.temporary.take().ok_or_else(|| io::Error::other("export already finished"))?;
         std::fs::rename(dir.keep(), &self.target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_uri_with_controls_or_spaces_is_percent_encoded_for_its_header() {
+        assert_eq!(header_safe_uri("https://a.example/x?q=1"), "https://a.example/x?q=1");
+        assert_eq!(
+            header_safe_uri("https://a.example/a b\r\n\u{1b}[2J\u{85}"),
+            "https://a.example/a%20b%0D%0A%1B[2J%C2%85"
+        );
     }
 }
