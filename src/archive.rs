@@ -166,7 +166,7 @@ impl Archive {
             captures_written,
             last_batch: LastBatch::default(),
         };
-        let inputs = ingest::expand_inputs(paths);
+        let inputs = ingest::expand_inputs(paths, self.path());
         progress.begin(inputs.iter().flatten().map(Input::size).sum());
         for input in inputs {
             run.summary.files += 1;

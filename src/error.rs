@@ -71,9 +71,14 @@ pub enum Error {
     #[error("storage error: {0}")]
     Store(sled::Error),
 
-    /// An I/O failure outside the database.
-    #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    /// An I/O failure outside the database. The cause is part of the message, not a
+    /// `source`, which a chain of contexts would print a second time.
+    #[error("{context}: {cause}")]
+    Io { context: String, cause: std::io::Error },
+
+    /// The archive's path names something other than a directory.
+    #[error("archive {} is not a directory (give --archive a directory, new or holding an archive)", path.display())]
+    NotADirectory { path: PathBuf },
 }
 
 impl From<sled::Error> for Error {

@@ -294,6 +294,40 @@ fn until_a_date_takes_in_the_whole_of_that_day() {
 }
 
 #[test]
+fn a_directory_ingested_with_the_archive_inside_leaves_the_archive_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    std::fs::copy(fixture("revised-lighthouse.txt"), dir.path().join("page.txt")).unwrap();
+    let (code, first, _) = ingest_json(&archive, &[dir.path().to_path_buf()]);
+    assert_eq!((code, first["records"].as_u64()), (0, Some(1)));
+    // The archive now exists inside the directory: a second ingest must not read it.
+    let (code, again, stderr) = ingest_json(&archive, &[dir.path().join(".")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!((again["files"].as_u64(), again["records"].as_u64()), (Some(1), Some(1)), "{again}");
+    assert_eq!(again["new_versions"], 0);
+}
+
+#[test]
+fn paths_that_cannot_be_used_are_named_in_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = fixture("revised-lighthouse.txt");
+    let one_line = |assert: assert_cmd::assert::Assert, expected: &str| {
+        let stderr = String::from_utf8_lossy(&assert.code(1).get_output().stderr).into_owned();
+        assert!(stderr.contains(expected) && stderr.lines().count() == 1, "{stderr}");
+        assert_eq!(stderr.matches("os error").count(), 0, "{stderr}");
+    };
+    one_line(newsvault(&page).arg("ingest").arg(&page).assert(), "is not a directory");
+    let archive = dir.path().join("a");
+    ingest_json(&archive, std::slice::from_ref(&page));
+    let missing = dir.path().join("missing").join("out.jsonl");
+    one_line(
+        newsvault(&archive).arg("export").arg("--output").arg(&missing).assert(),
+        "there is no directory",
+    );
+    one_line(newsvault(&archive).arg("export").arg("--output").arg(dir.path()).assert(), "is a directory");
+}
+
+#[test]
 fn stdin_is_read_with_dash() {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("a");

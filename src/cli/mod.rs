@@ -461,7 +461,7 @@ fn export(cli: &Cli, args: &ExportArgs) -> Result<u64> {
             ExportFormat::Warc => write(&mut WarcWriter::new(out, gzip)),
             ExportFormat::Txt => Err(newsvault::Error::Io {
                 context: "`--format txt` writes a directory".into(),
-                source: std::io::Error::other("give it with --output DIR"),
+                cause: std::io::Error::other("give it with --output DIR"),
             }),
         }
     };

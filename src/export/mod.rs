@@ -302,13 +302,25 @@ fn better(keep: Keep, candidate: &Candidate, current: &Candidate) -> bool {
 }
 
 fn io_error(context: &str, source: std::io::Error) -> Error {
-    Error::Io { context: context.to_string(), source }
+    Error::Io { context: context.to_string(), cause: source }
 }
 
 /// Writes to `path` through a temporary file in the same directory, renamed into place
 /// only when `write` succeeds: an interrupted export leaves no half file behind.
 pub fn write_atomically<T>(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<T>) -> Result<T> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    // Known before a long export is written, not when its file is put in place.
+    let unfit = if path.is_dir() {
+        Some(format!("{} is a directory", path.display()))
+    } else if !dir.is_dir() {
+        Some(format!("there is no directory {}", dir.display()))
+    } else {
+        None
+    };
+    if let Some(unfit) = unfit {
+        let cause = std::io::Error::new(std::io::ErrorKind::InvalidInput, unfit);
+        return Err(io_error(&format!("cannot write {}", path.display()), cause));
+    }
     // Readable as any new file would be (a temporary file is private by default).
     #[cfg(unix)]
     let permissions = std::os::unix::fs::PermissionsExt::from_mode(0o644);

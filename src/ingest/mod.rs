@@ -103,8 +103,11 @@ impl Input {
 }
 
 /// Expands the paths a user gave into inputs: files as they are, directories
-/// recursively (sorted, hidden entries skipped), `-` as standard input.
-pub fn expand_inputs(paths: &[PathBuf]) -> Vec<Result<Input, Rejection>> {
+/// recursively (sorted, hidden entries skipped, and `archive`, the archive's own
+/// directory, never read: `ingest .` beside an archive kept there), `-` as standard input.
+pub fn expand_inputs(paths: &[PathBuf], archive: &Path) -> Vec<Result<Input, Rejection>> {
+    let archive = archive.canonicalize().ok();
+    let is_archive = |dir: &Path| archive.is_some() && dir.canonicalize().ok() == archive;
     let mut out = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
@@ -118,10 +121,10 @@ pub fn expand_inputs(paths: &[PathBuf]) -> Vec<Result<Input, Rejection>> {
             });
             continue;
         }
-        let walker = walkdir::WalkDir::new(path)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        let walker = walkdir::WalkDir::new(path).sort_by_file_name().into_iter().filter_entry(|e| {
+            let hidden = e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
+            !hidden && !(e.file_type().is_dir() && is_archive(e.path()))
+        });
         for entry in walker {
             match entry {
                 Ok(e) if e.file_type().is_file() => out.push(Ok(Input::File(e.into_path()))),

@@ -368,7 +368,7 @@ fn remove_dir_if_present(dir: &Path) -> Result<()> {
 }
 
 fn io(path: &Path, doing: &str, source: std::io::Error) -> Error {
-    Error::Io { context: format!("{doing} {}", path.display()), source }
+    Error::Io { context: format!("{doing} {}", path.display()), cause: source }
 }
 
 #[cfg(test)]

@@ -269,7 +269,7 @@ impl Store {
         self.flush()?;
         let io = |e| Error::Io {
             context: format!("writing {}", self.path.join(COMMITTED_FILE).display()),
-            source: e,
+            cause: e,
         };
         let mut file = tempfile::NamedTempFile::new_in(&self.path).map_err(io)?;
         std::io::Write::write_all(&mut file, format!("{captures}\n").as_bytes()).map_err(io)?;
@@ -880,7 +880,7 @@ fn check_committed(path: &Path, meta: &sled::Tree) -> Result<Option<LostWrites>>
     let text = match std::fs::read_to_string(&file) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::Io { context: format!("reading {}", file.display()), source: e }),
+        Err(e) => return Err(Error::Io { context: format!("reading {}", file.display()), cause: e }),
     };
     let committed: u64 = text.trim().parse().map_err(|_| Error::Corrupt {
         tree: "committed",
@@ -894,7 +894,10 @@ fn check_committed(path: &Path, meta: &sled::Tree) -> Result<Option<LostWrites>>
 /// "archive in use".
 fn lock_archive(path: &Path, mode: OpenMode) -> Result<std::fs::File> {
     let file = path.join(LOCK_FILE);
-    let io = |e| Error::Io { context: format!("locking {}", file.display()), source: e };
+    let io = |e| Error::Io { context: format!("locking {}", file.display()), cause: e };
+    if path.exists() && !path.is_dir() {
+        return Err(Error::NotADirectory { path: path.to_path_buf() });
+    }
     if mode == OpenMode::Create {
         std::fs::create_dir_all(path).map_err(io)?;
     }

@@ -139,7 +139,7 @@ impl Packs {
         let path = self.path_of(number);
         let file = Arc::new(
             File::open(&path)
-                .map_err(|e| Error::Io { context: format!("opening {}", path.display()), source: e })?,
+                .map_err(|e| Error::Io { context: format!("opening {}", path.display()), cause: e })?,
         );
         open.insert(number, file.clone());
         Ok(file)
@@ -175,7 +175,7 @@ impl Packs {
             return Ok(None);
         }
         let path = self.path_of(writer.end.pack);
-        let io = |e| Error::Io { context: format!("writing {}", path.display()), source: e };
+        let io = |e| Error::Io { context: format!("writing {}", path.display()), cause: e };
         writer.file.write_all(&writer.buffer).map_err(io)?;
         writer.file.sync_data().map_err(io)?;
         writer.end.len += writer.buffer.len() as u64;
@@ -193,11 +193,11 @@ impl Packs {
     /// or the next one when the recorded one is full.
     fn start_writer(&self, recorded: PackEnd) -> Result<Writer> {
         std::fs::create_dir_all(&self.dir)
-            .map_err(|e| Error::Io { context: format!("creating {}", self.dir.display()), source: e })?;
+            .map_err(|e| Error::Io { context: format!("creating {}", self.dir.display()), cause: e })?;
         let end =
             if recorded.len >= PACK_LIMIT { PackEnd { pack: recorded.pack + 1, len: 0 } } else { recorded };
         let path = self.path_of(end.pack);
-        let io = |e| Error::Io { context: format!("opening {}", path.display()), source: e };
+        let io = |e| Error::Io { context: format!("opening {}", path.display()), cause: e };
         let file = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
         if file.metadata().map_err(io)?.len() != end.len {
             file.set_len(end.len).map_err(io)?;
