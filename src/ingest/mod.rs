@@ -123,7 +123,8 @@ pub fn expand_inputs(paths: &[PathBuf], archive: &Path) -> Vec<Result<Input, Rej
         }
         let walker = walkdir::WalkDir::new(path).sort_by_file_name().into_iter().filter_entry(|e| {
             let hidden = e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
-            !hidden && !(e.file_type().is_dir() && is_archive(e.path()))
+            let the_archive = e.file_type().is_dir() && is_archive(e.path());
+            !hidden && !the_archive
         });
         for entry in walker {
             match entry {
