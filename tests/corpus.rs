@@ -37,6 +37,33 @@ fn the_seed_page_parses_field_by_field() {
 }
 
 #[test]
+fn the_cms_json_gives_its_article_with_a_paragraph_per_text_block() {
+    let Some(corpus) = corpus_dir() else { return };
+    let path = corpus.join("trtworld/trtworld_cms_db.json");
+    let cms: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let article = &cms["content"];
+    let text_blocks = article["body"].as_array().unwrap().iter().filter(|b| b["blockType"] == "text").count();
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let summary = ingest(&archive, &path);
+    assert_eq!((summary["records"].as_u64(), summary["new_versions"].as_u64()), (Some(1), Some(1)));
+    let list = newsvault(&archive).args(["list", "--json"]).assert().success().get_output().stdout.clone();
+    let row: serde_json::Value = serde_json::from_slice(&list).unwrap();
+    let id = row["id"].as_str().unwrap();
+    let shown =
+        newsvault(&archive).args(["show", "--json", id]).assert().success().get_output().stdout.clone();
+    let shown: serde_json::Value = serde_json::from_slice(&shown).unwrap();
+    assert_eq!(shown["title"], article["title"]);
+    assert_eq!(shown["source"], article["site"]);
+    let published = article["published"]["date"].as_str().unwrap();
+    assert!(shown["published"].as_str().unwrap().starts_with(&published[..10]), "{shown}");
+    // The embedded video and the related story give no paragraph.
+    let body = shown["body"].as_str().unwrap();
+    assert_eq!(body.lines().count(), text_blocks, "{body}");
+    assert!(!body.contains('<') && !body.contains("&amp;"));
+}
+
+#[test]
 fn all_newsdiffs_versions_ingest_and_reingest_stores_nothing_new() {
     let Some(corpus) = corpus_dir() else { return };
     let input = corpus.join("newsdiffs-se/versions.jsonl.gz");

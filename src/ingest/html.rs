@@ -43,6 +43,24 @@ pub fn parse_bytes(bytes: &[u8], url_hint: Option<&str>) -> Result<Record, Strin
     })
 }
 
+/// Elements that make a paragraph of an HTML fragment's text.
+const PARAGRAPHS: &str = "p, li, h1, h2, h3, h4, h5, h6, blockquote, pre, figcaption, td, th";
+
+/// The text of an HTML fragment (a block of a CMS's article body, not a whole page):
+/// a paragraph per innermost paragraph element, or the whole text if it has none.
+/// Markup without text (an embedded player) gives an empty string.
+pub fn fragment_text(html: &str) -> String {
+    let fragment = dom_query::Document::fragment(html);
+    let innermost = fragment.select(PARAGRAPHS);
+    let paragraphs: Vec<String> = innermost
+        .iter()
+        .filter(|element| element.select(PARAGRAPHS).is_empty())
+        .map(|element| element.text().trim().to_string())
+        .filter(|text| !text.is_empty())
+        .collect();
+    if paragraphs.is_empty() { fragment.text().trim().to_string() } else { paragraphs.join("\n\n") }
+}
+
 /// The page's own URL: `<link rel="canonical" href>`, else `<meta property="og:url" content>`.
 fn canonical_url(bytes: &[u8]) -> Option<String> {
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(256 * 1024)]);
@@ -257,6 +275,17 @@ mod tests {
         let err = parse_bytes(page.as_bytes(), None).unwrap_err();
         assert!(err.contains("nested"), "{err}");
         assert!(started.elapsed().as_secs() < 5);
+    }
+
+    #[test]
+    fn a_fragment_gives_a_paragraph_per_innermost_block() {
+        assert_eq!(fragment_text("<p>One <strong>bold</strong> line.</p>"), "One bold line.");
+        assert_eq!(
+            fragment_text("<ul><li><p>First &amp; foremost</p></li><li>Second</li></ul><h2>Head</h2>"),
+            "First & foremost\n\nSecond\n\nHead"
+        );
+        assert_eq!(fragment_text("plain <em>text</em>"), "plain text");
+        assert_eq!(fragment_text(r#"<iframe src="https://video.example/embed/1"></iframe>"#), "");
     }
 
     #[test]

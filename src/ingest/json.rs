@@ -2,8 +2,11 @@
 //! names. Owns the mapping of the shapes in use: the newsdiffs export (`text` holds
 //! header lines, a blank line, then the body; `url`, `captured_at`, `outlet`),
 //! news-please (`title`, `maintext`/`text`, `url`, `date_publish`, `source_domain`),
-//! trafilatura's `--json` (`title`, `text`, `source`/`url`, `date`, `hostname`), and a
-//! plain `{url, title, body|text, published, source}`. Never guesses a body from an
+//! trafilatura's `--json` (`title`, `text`, `source`/`url`, `date`, `hostname`), a
+//! plain `{url, title, body|text, published, source}`, and block-based CMS JSON (TRT
+//! World's among them): the article in an object under `content` (or `article`,
+//! `data`, `post`, `story`) when the top level has no body, its body a list of blocks
+//! whose HTML or text is under `value`, `text` or `html`. Never guesses a body from an
 //! unknown field: an unknown shape is an error that lists the fields found.
 
 use std::io::BufRead;
@@ -22,8 +25,21 @@ const TITLE_FIELDS: &[&str] = &["title", "headline"];
 const URL_FIELDS: &[&str] = &["url", "canonical_url", "source_url", "link", "uri"];
 const PUBLISHED_FIELDS: &[&str] =
     &["published", "date_publish", "datePublished", "published_at", "publish_date", "pubdate", "date"];
-const SOURCE_FIELDS: &[&str] =
-    &["source", "source_domain", "outlet", "hostname", "source-hostname", "sitename", "site_name", "domain"];
+const SOURCE_FIELDS: &[&str] = &[
+    "source",
+    "source_domain",
+    "outlet",
+    "hostname",
+    "source-hostname",
+    "sitename",
+    "site_name",
+    "domain",
+    "site",
+];
+/// Where a CMS's JSON nests the article when its top level holds none.
+const ARTICLE_FIELDS: &[&str] = &["content", "article", "data", "post", "story"];
+/// Where a block of a body given as blocks holds its text or HTML.
+const BLOCK_TEXT_FIELDS: &[&str] = &["value", "text", "html"];
 const CAPTURED_FIELDS: &[&str] = &[
     "captured_at",
     "date_download",
@@ -127,7 +143,58 @@ pub fn parse_record(text: &str) -> Result<Record, String> {
     if fields.contains_key("article_id") && fields.contains_key("outlet") {
         return map_newsdiffs(&fields);
     }
-    map_generic(&fields)
+    map_generic(article_object(&fields))
+}
+
+/// The object holding the article: the record itself, or, when it has no body, the
+/// first object nested under one of [`ARTICLE_FIELDS`] that has one.
+fn article_object(fields: &Map<String, Value>) -> &Map<String, Value> {
+    if body_of(fields).is_some() {
+        return fields;
+    }
+    ARTICLE_FIELDS
+        .iter()
+        .filter_map(|name| fields.get(*name)?.as_object())
+        .find(|nested| body_of(nested).is_some())
+        .unwrap_or(fields)
+}
+
+/// The body: the first of [`BODY_FIELDS`] present as a list of blocks (a paragraph
+/// each), else as text.
+fn body_of(fields: &Map<String, Value>) -> Option<String> {
+    block_body(fields).or_else(|| string_field(fields, BODY_FIELDS))
+}
+
+/// A body given as a list of blocks, as block-based CMSs write it: each block a string
+/// or an object holding its text or HTML under one of [`BLOCK_TEXT_FIELDS`]; HTML is
+/// read as a fragment, one paragraph per paragraph element. Blocks without text (an
+/// embedded video, a related story) are left out.
+fn block_body(fields: &Map<String, Value>) -> Option<String> {
+    let blocks = BODY_FIELDS.iter().find_map(|name| fields.get(*name)?.as_array())?;
+    let paragraphs: Vec<String> = blocks
+        .iter()
+        .filter_map(|block| match block {
+            Value::String(text) => Some(text.as_str()),
+            Value::Object(block) => BLOCK_TEXT_FIELDS.iter().find_map(|name| block.get(*name)?.as_str()),
+            _ => None,
+        })
+        .map(
+            |text| {
+                if text.contains('<') { super::html::fragment_text(text) } else { text.trim().to_string() }
+            },
+        )
+        .filter(|text| !text.is_empty())
+        .collect();
+    (!paragraphs.is_empty()).then(|| paragraphs.join("\n\n"))
+}
+
+/// The publication date: the first of [`PUBLISHED_FIELDS`] as text, or as an object
+/// holding it under `date` (`"published": {"date": "2024-04-17T11:19:59Z"}`).
+fn published_of(fields: &Map<String, Value>) -> Option<String> {
+    let text = string_field(fields, PUBLISHED_FIELDS).or_else(|| {
+        PUBLISHED_FIELDS.iter().find_map(|name| fields.get(*name)?.get("date")?.as_str().map(str::to_string))
+    })?;
+    dates::normalize_published(&text)
 }
 
 /// The newsdiffs export: the header lines before the first blank line hold a date,
@@ -165,7 +232,7 @@ fn is_date_line(line: &str) -> bool {
 }
 
 fn map_generic(fields: &Map<String, Value>) -> Result<Record, String> {
-    let body = string_field(fields, BODY_FIELDS).ok_or_else(|| missing_body(fields))?;
+    let body = body_of(fields).ok_or_else(|| missing_body(fields))?;
     // trafilatura puts the URL in `source`; others put the outlet there.
     let source_field = string_field(fields, &["source"]);
     let source_is_url = source_field.as_deref().is_some_and(|s| s.contains("://"));
@@ -178,7 +245,7 @@ fn map_generic(fields: &Map<String, Value>) -> Result<Record, String> {
     Ok(Record {
         url,
         title: string_field(fields, TITLE_FIELDS),
-        published: string_field(fields, PUBLISHED_FIELDS).as_deref().and_then(dates::normalize_published),
+        published: published_of(fields),
         captured_at: string_field(fields, CAPTURED_FIELDS).as_deref().and_then(dates::parse_timestamp),
         source,
         body,
@@ -208,10 +275,18 @@ fn string_field(fields: &Map<String, Value>, names: &[&str]) -> Option<String> {
 }
 
 fn missing_body(fields: &Map<String, Value>) -> String {
-    let mut found: Vec<&str> = fields.keys().map(String::as_str).collect();
+    let mut found: Vec<String> = fields
+        .iter()
+        .map(|(name, value)| match value {
+            Value::String(_) => name.clone(),
+            // A body field that is not text is named with what it is, so the message
+            // does not seem to say the field is missing.
+            other => format!("{name} ({})", kind_of(other)),
+        })
+        .collect();
     found.truncate(20);
     format!(
-        "no article text: expected a field named one of {}; found {}",
+        "no article text: expected one of {} as text or a list of text blocks; found {}",
         BODY_FIELDS.join(", "),
         if found.is_empty() { "no fields".to_string() } else { found.join(", ") }
     )
@@ -243,6 +318,35 @@ mod tests {
         assert_eq!(r.source.as_deref(), Some("n.se"));
         assert_eq!(r.body, "Första stycket.\n\nAndra.");
         assert_eq!(r.captured_at.map(|t| t.as_second()), Some(1503118805));
+    }
+
+    #[test]
+    fn a_cms_article_nested_with_a_body_of_blocks_maps() {
+        let cms = r#"{"latest": [{"title": "A teaser"}], "content": {
+            "title": "Harbour reopens", "description": "Boats return after the storm.", "site": "coastnews",
+            "published": {"date": "2024-04-17T11:19:59.677Z"},
+            "body": [
+                {"blockType": "text", "value": "<p>The harbour opened at dawn &amp; boats left.</p>"},
+                {"blockType": "video", "value": "<iframe src=\"https://video.example/1\"></iframe>"},
+                {"blockType": "related"},
+                "Fishers said the catch was good.",
+                {"blockType": "text", "html": "<h2>What next</h2><p>Repairs go on.</p>"}
+            ]}}"#;
+        let r = parse_record(cms).unwrap();
+        assert_eq!(r.title.as_deref(), Some("Harbour reopens"));
+        assert_eq!(r.source.as_deref(), Some("coastnews"));
+        assert_eq!(r.published.as_deref(), Some("2024-04-17T11:19:59Z"));
+        assert_eq!(r.meta.standfirst.as_deref(), Some("Boats return after the storm."));
+        assert_eq!(
+            r.body,
+            "The harbour opened at dawn & boats left.\n\nFishers said the catch was good.\n\nWhat next\n\nRepairs go on."
+        );
+    }
+
+    #[test]
+    fn a_body_field_that_is_not_text_is_named_with_what_it_is() {
+        let error = parse_record(r#"{"headline": "H", "content": {"id": 3}}"#).unwrap_err();
+        assert!(error.contains("found content (an object), headline"), "{error}");
     }
 
     #[test]
