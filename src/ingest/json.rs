@@ -143,20 +143,21 @@ pub fn parse_record(text: &str) -> Result<Record, String> {
     if fields.contains_key("article_id") && fields.contains_key("outlet") {
         return map_newsdiffs(&fields);
     }
-    map_generic(article_object(&fields))
+    let (article, body) = article_object(&fields);
+    map_generic(article, body.ok_or_else(|| missing_body(&fields))?)
 }
 
-/// The object holding the article: the record itself, or, when it has no body, the
-/// first object nested under one of [`ARTICLE_FIELDS`] that has one.
-fn article_object(fields: &Map<String, Value>) -> &Map<String, Value> {
-    if body_of(fields).is_some() {
-        return fields;
+/// The object holding the article, with its body: the record itself, or, when it has
+/// no body, the first object nested under one of [`ARTICLE_FIELDS`] that has one.
+fn article_object(fields: &Map<String, Value>) -> (&Map<String, Value>, Option<String>) {
+    if let Some(body) = body_of(fields) {
+        return (fields, Some(body));
     }
     ARTICLE_FIELDS
         .iter()
         .filter_map(|name| fields.get(*name)?.as_object())
-        .find(|nested| body_of(nested).is_some())
-        .unwrap_or(fields)
+        .find_map(|nested| Some((nested, Some(body_of(nested)?))))
+        .unwrap_or((fields, None))
 }
 
 /// The body: the first of [`BODY_FIELDS`] present as a list of blocks (a paragraph
@@ -231,8 +232,7 @@ fn is_date_line(line: &str) -> bool {
     line.starts_with("Publicerad") || line.starts_with("Uppdaterad") || dates::parse_date(line).is_some()
 }
 
-fn map_generic(fields: &Map<String, Value>) -> Result<Record, String> {
-    let body = body_of(fields).ok_or_else(|| missing_body(fields))?;
+fn map_generic(fields: &Map<String, Value>, body: String) -> Result<Record, String> {
     // trafilatura puts the URL in `source`; others put the outlet there.
     let source_field = string_field(fields, &["source"]);
     let source_is_url = source_field.as_deref().is_some_and(|s| s.contains("://"));
