@@ -198,14 +198,21 @@ fn record_id(a: &[u8], b: &[u8]) -> String {
     format!("<urn:uuid:{}-{}-{}-{}-{}>", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
-/// The version as a small HTML page: title, then one `<p>` per paragraph.
+/// The version as a small HTML page: its metadata in the head, one `<p>` per paragraph
+/// in the article, and the mark that has `ingest` read it back as it was written
+/// (the title is kept out of the article: an extractor would take it for a paragraph).
 fn html_page(row: &ExportRow) -> String {
     let escape = crate::diff::render::escape;
     let title = escape(row.title.as_deref().unwrap_or(""));
-    let mut page =
-        format!("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n");
+    let mut page = format!(
+        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n{}\n<title>{title}</title>\n",
+        crate::ingest::html::EXPORTED_PAGE_MARK
+    );
     if let Some(url) = &row.url {
         page.push_str(&format!("<link rel=\"canonical\" href=\"{}\">\n", escape(url)));
+    }
+    if let Some(source) = &row.source {
+        page.push_str(&format!("<meta property=\"og:site_name\" content=\"{}\">\n", escape(source)));
     }
     if let Some(published) = &row.published {
         page.push_str(&format!(
@@ -213,7 +220,7 @@ fn html_page(row: &ExportRow) -> String {
             escape(published)
         ));
     }
-    page.push_str(&format!("</head>\n<body>\n<article>\n<h1>{title}</h1>\n"));
+    page.push_str("</head>\n<body>\n<article>\n");
     for paragraph in row.body.lines() {
         page.push_str(&format!("<p>{}</p>\n", escape(paragraph)));
     }

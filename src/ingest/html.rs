@@ -12,9 +12,17 @@ use crate::record::{PageMeta, Record};
 /// extraction time grows with the square of the depth (4,990 levels took 2.5 s).
 const MAX_DEPTH: usize = 1_000;
 
+/// What marks a page `export --format warc` wrote: such a page is read back as written
+/// (a paragraph per `<p>` of its article, its metadata from its head), so an export
+/// ingested again gives the same versions. An extractor merged its short paragraphs.
+pub const EXPORTED_PAGE_MARK: &str = r#"<meta name="generator" content="newsvault">"#;
+
 /// Parses an HTML page given as bytes (any encoding: a declared charset is honoured,
 /// otherwise UTF-8, otherwise windows-1252).
 pub fn parse_bytes(bytes: &[u8], url_hint: Option<&str>) -> Result<Record, String> {
+    if let Some(record) = exported_page(bytes, url_hint) {
+        return Ok(record);
+    }
     let depth = nesting_depth(bytes);
     if depth > MAX_DEPTH {
         return Err(format!("HTML nested {depth} tags deep (more than {MAX_DEPTH}); not an article page"));
@@ -39,6 +47,28 @@ pub fn parse_bytes(bytes: &[u8], url_hint: Option<&str>) -> Result<Record, Strin
             section: meta.categories.first().cloned(),
             ..PageMeta::default()
         },
+        ..Record::default()
+    })
+}
+
+/// A page newsvault exported (see [`EXPORTED_PAGE_MARK`]), read as it was written.
+fn exported_page(bytes: &[u8], url_hint: Option<&str>) -> Option<Record> {
+    let head = bytes.get(..512).unwrap_or(bytes);
+    if !head.windows(EXPORTED_PAGE_MARK.len()).any(|w| w == EXPORTED_PAGE_MARK.as_bytes()) {
+        return None;
+    }
+    let page = dom_query::Document::from(std::str::from_utf8(bytes).ok()?);
+    let meta = |property: &str| {
+        let found = page.select(&format!(r#"meta[property="{property}"]"#)).attr("content")?;
+        Some(found.to_string()).filter(|value| !value.is_empty())
+    };
+    let paragraphs: Vec<String> = page.select("article > p").iter().map(|p| p.text().to_string()).collect();
+    Some(Record {
+        url: canonical_url(bytes).or_else(|| url_hint.map(str::to_string)),
+        title: Some(page.select("title").text().to_string()).filter(|title| !title.is_empty()),
+        published: meta("article:published_time").as_deref().and_then(dates::normalize_published),
+        source: meta("og:site_name"),
+        body: paragraphs.join("\n"),
         ..Record::default()
     })
 }
