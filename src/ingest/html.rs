@@ -20,12 +20,12 @@ pub const EXPORTED_PAGE_MARK: &str = r#"<meta name="generator" content="newsvaul
 /// Parses an HTML page given as bytes (any encoding: a declared charset is honoured,
 /// otherwise UTF-8, otherwise windows-1252).
 pub fn parse_bytes(bytes: &[u8], url_hint: Option<&str>) -> Result<Record, String> {
-    if let Some(record) = exported_page(bytes, url_hint) {
-        return Ok(record);
-    }
     let depth = nesting_depth(bytes);
     if depth > MAX_DEPTH {
         return Err(format!("HTML nested {depth} tags deep (more than {MAX_DEPTH}); not an article page"));
+    }
+    if let Some(record) = exported_page(bytes, url_hint) {
+        return Ok(record);
     }
     let options = rs_trafilatura::Options { url: url_hint.map(str::to_string), ..Default::default() };
     let extracted = rs_trafilatura::extract_bytes_with_options(bytes, &options)
