@@ -212,8 +212,9 @@ struct LogArgs {
     /// With each version's diff to the one before (inline; `--json` adds a `diff` object).
     #[arg(short = 'p', long = "patch")]
     patch: bool,
-    #[command(flatten)]
-    layout: DiffLayout,
+    /// With `-p`: unchanged paragraphs shown around each change.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    context: usize,
 }
 
 #[derive(Debug, Args)]
@@ -367,7 +368,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let archive = open(&cli)?;
             let (id, article, rows) = archive.log(&args.reference)?;
             let diffs = if args.patch { archive.log_diffs(id)? } else { Vec::new() };
-            render::log(&mut out, &style, &id, &article, &rows, &diffs, args.layout.context)?;
+            render::log(&mut out, &style, &id, &article, &rows, &diffs, args.context)?;
             ExitCode::SUCCESS
         }
         Command::Diff(args) => {
