@@ -43,31 +43,35 @@ fn hashes_of_jsonl(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Every distinct version of an archive with what an export says of it.
+fn versions(archive: &Path) -> BTreeSet<String> {
+    stdout(archive, &["export", "--dedup", "exact"])
+        .lines()
+        .map(|line| {
+            let row: serde_json::Value = serde_json::from_str(line).unwrap();
+            let fields = ["hash", "article", "url", "title", "published", "source", "captured_at"];
+            fields.map(|field| row[field].to_string()).join(" ")
+        })
+        .collect()
+}
+
 #[test]
-fn a_warc_export_ingested_into_a_new_archive_gives_the_same_versions() {
+fn a_warc_or_txt_export_ingested_into_a_new_archive_gives_the_same_versions() {
     let dir = tempfile::tempdir().unwrap();
     let first = archive(dir.path());
-    let warc = dir.path().join("set.warc.gz");
-    newsvault(&first)
-        .args(["export", "--dedup", "exact", "--format", "warc", "--output"])
-        .arg(&warc)
-        .assert()
-        .success();
-    let second = dir.path().join("b");
-    newsvault(&second).arg("ingest").arg(&warc).assert().success();
-    let rows = |archive: &Path| -> BTreeSet<String> {
-        stdout(archive, &["export", "--dedup", "exact"])
-            .lines()
-            .map(|line| {
-                let row: serde_json::Value = serde_json::from_str(line).unwrap();
-                let fields = ["hash", "article", "url", "title", "published", "source", "captured_at"];
-                fields.map(|field| row[field].to_string()).join(" ")
-            })
-            .collect()
-    };
-    let before = rows(&first);
+    let before = versions(&first);
     assert_eq!(before.len(), 7);
-    assert_eq!(rows(&second), before);
+    for (format, output) in [("warc", "set.warc.gz"), ("txt", "texts")] {
+        let exported = dir.path().join(output);
+        newsvault(&first)
+            .args(["export", "--dedup", "exact", "--format", format, "--output"])
+            .arg(&exported)
+            .assert()
+            .success();
+        let second = dir.path().join(format!("from-{format}"));
+        newsvault(&second).arg("ingest").arg(&exported).assert().success();
+        assert_eq!(versions(&second), before, "{format}");
+    }
 }
 
 #[test]

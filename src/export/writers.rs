@@ -258,14 +258,16 @@ impl RowWriter for TxtWriter {
     fn row(&mut self, row: &ExportRow) -> io::Result<()> {
         let dir = self.temporary.as_ref().ok_or_else(|| io::Error::other("export already finished"))?;
         let mut text = String::new();
-        for (name, value) in [
-            ("title", row.title.as_deref()),
-            ("url", row.url.as_deref()),
-            ("source", row.source.as_deref()),
-            ("published", row.published.as_deref()),
-            ("captured", Some(row.captured_at.as_str())),
-            ("article", Some(row.article.as_str())),
-        ] {
+        // The names `ingest` recognises an export by, and reads back.
+        let values = [
+            row.title.as_deref(),
+            row.url.as_deref(),
+            row.source.as_deref(),
+            row.published.as_deref(),
+            Some(row.captured_at.as_str()),
+            Some(row.article.as_str()),
+        ];
+        for (name, value) in crate::ingest::text_page::EXPORT_HEADER.into_iter().zip(values) {
             if let Some(value) = value {
                 text.push_str(&format!("{name}: {}\n", value.replace('\n', " ")));
             }

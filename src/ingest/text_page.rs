@@ -1,19 +1,52 @@
 //! Plain-text page dumps. Owns two shapes: the TRT World page (a `date YYYY-MM-DD
 //! SECTION` line, "N MIN READ", title, standfirst, photo caption with credit, date
 //! line, body, `SOURCE:` attribution, "Explore" list of other headlines), read field
-//! by field; and any other text, read as a title line followed by the body.
+//! by field; a file `export --format txt` wrote (`name: value` header lines, a blank
+//! line, the body), read back as written; and any other text, read as a title line
+//! followed by the body.
 //! Never normalises the body: widget labels left in it are the normaliser's to drop.
 
 use crate::dates;
 use crate::record::{PageMeta, Record};
 
+/// The header lines `export --format txt` writes, in order: `captured` and `article`
+/// are always there, so a header holding both is taken for an export.
+pub const EXPORT_HEADER: [&str; 6] = ["title", "url", "source", "published", "captured", "article"];
+
 /// Parses a text page.
 pub fn parse(text: &str) -> Result<Record, String> {
     let lines: Vec<&str> = text.lines().collect();
+    if let Some(record) = parse_exported(&lines) {
+        return Ok(record);
+    }
     match page_head(&lines) {
         Some((published, section)) => Ok(parse_page(&lines, published, section)),
         None => parse_plain(&lines),
     }
+}
+
+/// A file `export --format txt` wrote: its header's fields and its body as they were.
+fn parse_exported(lines: &[&str]) -> Option<Record> {
+    let blank = lines.iter().position(|line| line.is_empty())?;
+    let mut fields = std::collections::HashMap::new();
+    for line in &lines[..blank] {
+        let (name, value) = line.split_once(": ")?;
+        if !EXPORT_HEADER.contains(&name) {
+            return None;
+        }
+        fields.insert(name, value.to_string());
+    }
+    let captured = dates::parse_timestamp(fields.get("captured")?)?;
+    fields.get("article")?;
+    Some(Record {
+        title: fields.remove("title"),
+        url: fields.remove("url"),
+        source: fields.remove("source"),
+        published: fields.remove("published"),
+        captured_at: Some(captured),
+        body: lines[blank + 1..].join("\n"),
+        ..Record::default()
+    })
 }
 
 /// The `date YYYY-MM-DD SECTION` line that opens a page dump, and the section.
@@ -96,6 +129,19 @@ fn strip_prefix_ignore_case<'a>(line: &'a str, prefix: &str) -> Option<&'a str> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exported_text_is_read_back_and_a_lookalike_is_not() {
+        let exported = "title: Ferry back\nurl: https://one.example/f\ncaptured: 2024-03-01T08:00:00Z\narticle: ab12\n\nFirst.\nSecond.\n";
+        let record = parse(exported).unwrap();
+        assert_eq!(record.title.as_deref(), Some("Ferry back"));
+        assert_eq!(record.url.as_deref(), Some("https://one.example/f"));
+        assert_eq!(record.captured_at.map(|t| t.to_string()).as_deref(), Some("2024-03-01T08:00:00Z"));
+        assert_eq!(record.body, "First.\nSecond.");
+        // Without the fields an export always writes, it is an ordinary page.
+        let lookalike = parse("title: Ferry back\nnote: late\n\nFirst.\n").unwrap();
+        assert_eq!(lookalike.title.as_deref(), Some("title: Ferry back"));
+    }
 
     const PAGE: &str = " date 2024-03-02 SCIENCE
 3 MIN READ
