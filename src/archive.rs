@@ -156,16 +156,7 @@ impl Archive {
         options: &IngestOptions,
         progress: &dyn Progress,
     ) -> Result<IngestSummary> {
-        let captures_written = match self.store.captures_written()? {
-            Some(count) => count,
-            None => self.store.count_captures()?,
-        };
-        let mut run = Run {
-            summary: IngestSummary::default(),
-            near: Tracker::load(&self.store)?,
-            captures_written,
-            last_batch: LastBatch::default(),
-        };
+        let mut run = self.start_run()?;
         let inputs = ingest::expand_inputs(paths, self.path());
         progress.begin(inputs.iter().flatten().map(Input::size).sum());
         for input in inputs {
@@ -178,6 +169,20 @@ impl Archive {
         self.store.commit(run.captures_written)?;
         progress.finish();
         Ok(run.summary)
+    }
+
+    /// What an ingest starts from: the archive's count of captures and its index.
+    fn start_run(&self) -> Result<Run> {
+        let captures_written = match self.store.captures_written()? {
+            Some(count) => count,
+            None => self.store.count_captures()?,
+        };
+        Ok(Run {
+            summary: IngestSummary::default(),
+            near: Tracker::load(&self.store)?,
+            captures_written,
+            last_batch: LastBatch::default(),
+        })
     }
 
     fn ingest_input(
@@ -294,7 +299,8 @@ impl Archive {
             run.summary.records += 1;
             match item {
                 Ok(mut prepared) => {
-                    if !seen.insert((prepared.id, prepared.captured_at, prepared.raw_hash)) {
+                    let repeated = !seen.insert((prepared.id, prepared.captured_at, prepared.raw_hash));
+                    if repeated || self.is_stored_capture_of_new_body(&prepared, run)? {
                         run.summary.duplicates += 1;
                         continue;
                     }
@@ -488,6 +494,22 @@ impl Archive {
 
     /// Indexes the body if it is not yet (a new body, or one a crash left unindexed) and
     /// returns its verified near-duplicates among the bodies indexed before it.
+    /// Whether a record is a capture its article holds already, read into a body the
+    /// archive does not have: the same raw bytes parsed differently since (a parser that
+    /// changed). The capture is a duplicate and stores nothing, so that body must not be
+    /// indexed either: the index would name a body that is never written.
+    fn is_stored_capture_of_new_body(&self, p: &Prepared, run: &Run) -> Result<bool> {
+        if p.body.is_none() || run.near.is_indexed(&p.hash) || run.last_batch.bodies.contains(&p.hash) {
+            return Ok(false);
+        }
+        let has_capture = |article: &ArticleEntry| article.has_capture(p.captured_at, &p.raw_hash);
+        if run.last_batch.articles.contains(&p.id) {
+            return Ok(self.store.article(&p.id)?.is_some_and(|a| has_capture(&a)));
+        }
+        // A failed read is reported where the record is written.
+        Ok(p.stored_article.as_ref().is_ok_and(|a| a.as_ref().is_some_and(has_capture)))
+    }
+
     fn index_near_duplicates(&self, p: &mut Prepared, run: &mut Run) -> Result<Vec<(BodyHash, Similarity)>> {
         if run.near.is_indexed(&p.hash) {
             return Ok(Vec::new());
@@ -656,4 +678,48 @@ fn add_capture(article: &mut ArticleEntry, p: &Prepared, link: Link, capture: Ca
 fn reject(summary: &mut IngestSummary, progress: &dyn Progress, rejection: &Rejection) {
     summary.rejected += 1;
     progress.rejected(rejection);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "The ferry to the northern islands left an hour late on Monday because fog \
+        lay over the harbour until nine, and the crew waited for the pilot boat to lead it out.";
+
+    /// A capture as a parser read it: the same raw bytes and capture time every time.
+    fn capture(body: &str) -> Record {
+        Record {
+            url: Some("https://coast.example/ferry".into()),
+            title: Some("Ferry late in fog".into()),
+            body: body.into(),
+            raw: b"{\"page\": \"the bytes a scraper saved\"}".to_vec(),
+            captured_at: jiff::Timestamp::from_second(1_709_280_000).ok(),
+            ..Record::default()
+        }
+    }
+
+    /// Ingests records as one batch, as `ingest` does with the records of its inputs.
+    fn ingest_records(archive: &Archive, records: Vec<Record>) -> IngestSummary {
+        let mut run = archive.start_run().unwrap();
+        let batch = records.into_iter().map(|r| Ok(archive.prepare(r, &IngestOptions::default()))).collect();
+        archive.write_batch(batch, &NoProgress, &mut run).unwrap();
+        archive.store.commit(run.captures_written).unwrap();
+        run.summary
+    }
+
+    #[test]
+    fn a_stored_capture_read_into_another_body_stores_and_indexes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = Archive::open_or_create(&dir.path().join("a")).unwrap();
+        assert_eq!(ingest_records(&archive, vec![capture(TEXT)]).new_versions, 1);
+        // The same bytes, as a parser that changed since reads them: a near-duplicate
+        // of the stored body, so indexing it would also have joined it to a group.
+        let read_again = capture(&TEXT.replace("nine", "ten"));
+        let again = ingest_records(&archive, vec![read_again]);
+        assert_eq!((again.new_versions, again.new_bodies, again.duplicates), (0, 0, 1));
+        let report = archive.verify().unwrap();
+        assert!(report.problems.is_empty() && report.unfinished == 0, "{:?}", report.problems);
+        assert_eq!(archive.stats().unwrap().near_groups, 0);
+    }
 }
