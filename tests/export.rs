@@ -310,3 +310,36 @@ fn txt_writes_a_file_for_each_article_holding_the_same_text() {
         );
     }
 }
+
+#[test]
+fn an_export_piped_into_a_reader_that_stops_early_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    // More rows than a pipe holds, so the export is still writing when the reader leaves.
+    let lines: Vec<String> = (0..400)
+        .map(|n| {
+            let body = (0..200).map(|w| format!("word{}", n * 1000 + w)).collect::<Vec<_>>().join(" ");
+            serde_json::json!({"url": format!("https://many.example/{n}"), "title": format!("Item {n}"), "body": body})
+                .to_string()
+        })
+        .collect();
+    let input = dir.path().join("many.jsonl");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    newsvault(&archive).arg("ingest").arg(&input).assert().success();
+    let mut export = std::process::Command::new(assert_cmd::cargo::cargo_bin!("newsvault"))
+        .arg("--archive")
+        .arg(&archive)
+        .args(["export", "--no-progress"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(export.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.contains("many.example"));
+    // The reader is gone (as `| head -n 1` goes): the export must end with success, silently.
+    let output = export.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
+}
