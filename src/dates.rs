@@ -35,12 +35,15 @@ pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
 /// the whole of that day, so its last second (UTC); anything else is the point in time
 /// [`parse_timestamp`] reads.
 pub fn parse_range_end(text: &str) -> Option<Timestamp> {
-    match text.trim().parse::<Date>() {
-        Ok(date) => {
+    let text = text.trim();
+    // jiff reads a date-time without an offset as its date: only `YYYY-MM-DD` is a day.
+    let bare_date = text.len() == 10 && text.as_bytes()[4] == b'-' && text.as_bytes()[7] == b'-';
+    match text.parse::<Date>().ok().filter(|_| bare_date) {
+        Some(date) => {
             let next_day = date.tomorrow().ok()?.to_zoned(TimeZone::UTC).ok()?.timestamp();
             Timestamp::from_second(next_day.as_second() - 1).ok()
         }
-        Err(_) => parse_timestamp(text),
+        None => parse_timestamp(text),
     }
 }
 
@@ -131,6 +134,9 @@ mod tests {
         let end = |s| parse_range_end(s).map(|t| t.as_second());
         assert_eq!(end("2017-08-19"), Some(1503100800 + 86_400 - 1));
         assert_eq!(end("2017-08-19T05:00:05Z"), Some(1503118805));
+        assert_eq!(end("2017-08-19T05:00:05"), Some(1503118805), "no offset is UTC, still a point");
+        assert_eq!(end("2017-08-19 05:00"), Some(1503118800));
+        assert_eq!(end("2017-08-19T07:00:05+02:00"), Some(1503118805));
         assert_eq!(end("2017-12-31"), parse_timestamp("2018-01-01").map(|t| t.as_second() - 1));
         assert_eq!(end("not a date"), None);
     }
