@@ -74,21 +74,41 @@ fn exported_page(bytes: &[u8], url_hint: Option<&str>) -> Option<Record> {
 }
 
 /// Elements that make a paragraph of an HTML fragment's text.
-const PARAGRAPHS: &str = "p, li, h1, h2, h3, h4, h5, h6, blockquote, pre, figcaption, td, th";
+const PARAGRAPHS: &[&str] =
+    &["p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "figcaption", "td", "th"];
 
 /// The text of an HTML fragment (a block of a CMS's article body, not a whole page):
 /// a paragraph per innermost paragraph element, or the whole text if it has none.
-/// Markup without text (an embedded player) gives an empty string.
-pub fn fragment_text(html: &str) -> String {
+/// Markup without text (an embedded player) gives an empty string. A fragment nested
+/// deeper than any article is refused, as a page is.
+pub fn fragment_text(html: &str) -> Result<String, String> {
+    let depth = nesting_depth(html.as_bytes());
+    if depth > MAX_DEPTH {
+        return Err(format!("HTML block nested {depth} tags deep (more than {MAX_DEPTH})"));
+    }
     let fragment = dom_query::Document::fragment(html);
-    let innermost = fragment.select(PARAGRAPHS);
-    let paragraphs: Vec<String> = innermost
-        .iter()
-        .filter(|element| element.select(PARAGRAPHS).is_empty())
-        .map(|element| element.text().trim().to_string())
-        .filter(|text| !text.is_empty())
-        .collect();
-    if paragraphs.is_empty() { fragment.text().trim().to_string() } else { paragraphs.join("\n\n") }
+    let mut paragraphs = Vec::new();
+    innermost_paragraphs(&fragment.root(), &mut paragraphs);
+    Ok(if paragraphs.is_empty() { fragment.text().trim().to_string() } else { paragraphs.join("\n\n") })
+}
+
+/// Adds the text of each innermost paragraph element under `node`, in document order,
+/// in one walk (depth bounded by the guard above); returns whether `node` holds one.
+fn innermost_paragraphs(node: &dom_query::NodeRef, paragraphs: &mut Vec<String>) -> bool {
+    let mut holds_one = false;
+    for child in node.children_it(false) {
+        holds_one |= innermost_paragraphs(&child, paragraphs);
+    }
+    let is_paragraph =
+        node.is_element() && node.node_name().is_some_and(|name| PARAGRAPHS.contains(&name.as_ref()));
+    if is_paragraph && !holds_one {
+        // Innermost paragraphs do not nest, so their texts are read once in all.
+        let text = node.text().trim().to_string();
+        if !text.is_empty() {
+            paragraphs.push(text);
+        }
+    }
+    holds_one || is_paragraph
 }
 
 /// The page's own URL: `<link rel="canonical" href>`, else `<meta property="og:url" content>`.
@@ -309,13 +329,16 @@ mod tests {
 
     #[test]
     fn a_fragment_gives_a_paragraph_per_innermost_block() {
-        assert_eq!(fragment_text("<p>One <strong>bold</strong> line.</p>"), "One bold line.");
+        assert_eq!(fragment_text("<p>One <strong>bold</strong> line.</p>").unwrap(), "One bold line.");
         assert_eq!(
-            fragment_text("<ul><li><p>First &amp; foremost</p></li><li>Second</li></ul><h2>Head</h2>"),
+            fragment_text("<ul><li><p>First &amp; foremost</p></li><li>Second</li></ul><h2>Head</h2>")
+                .unwrap(),
             "First & foremost\n\nSecond\n\nHead"
         );
-        assert_eq!(fragment_text("plain <em>text</em>"), "plain text");
-        assert_eq!(fragment_text(r#"<iframe src="https://video.example/embed/1"></iframe>"#), "");
+        assert_eq!(fragment_text("plain <em>text</em>").unwrap(), "plain text");
+        assert_eq!(fragment_text(r#"<iframe src="https://video.example/embed/1"></iframe>"#).unwrap(), "");
+        let deep = "<blockquote>".repeat(MAX_DEPTH + 1) + "text";
+        assert!(fragment_text(&deep).unwrap_err().contains("nested"));
     }
 
     #[test]

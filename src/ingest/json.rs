@@ -143,50 +143,81 @@ pub fn parse_record(text: &str) -> Result<Record, String> {
     if fields.contains_key("article_id") && fields.contains_key("outlet") {
         return map_newsdiffs(&fields);
     }
-    let (article, body) = article_object(&fields);
-    map_generic(article, body.ok_or_else(|| missing_body(&fields))?)
+    let (article, body) = article_object(&fields)?;
+    let body = body.ok_or_else(|| missing_body(&fields))?;
+    if std::ptr::eq(article, &fields) {
+        return map_generic(&fields, body);
+    }
+    // What a nested article does not say (often its URL, its capture time) the record
+    // around it may.
+    let mut merged = fields.clone();
+    merged.extend(article.clone());
+    map_generic(&merged, body)
 }
 
 /// The object holding the article, with its body: the record itself, or, when it has
 /// no body, the first object nested under one of [`ARTICLE_FIELDS`] that has one.
-fn article_object(fields: &Map<String, Value>) -> (&Map<String, Value>, Option<String>) {
-    if let Some(body) = body_of(fields) {
-        return (fields, Some(body));
+fn article_object(fields: &Map<String, Value>) -> Result<(&Map<String, Value>, Option<String>), String> {
+    if let Some(body) = body_of(fields)? {
+        return Ok((fields, Some(body)));
     }
-    ARTICLE_FIELDS
-        .iter()
-        .filter_map(|name| fields.get(*name)?.as_object())
-        .find_map(|nested| Some((nested, Some(body_of(nested)?))))
-        .unwrap_or((fields, None))
+    for nested in ARTICLE_FIELDS.iter().filter_map(|name| fields.get(*name)?.as_object()) {
+        if let Some(body) = body_of(nested)? {
+            return Ok((nested, Some(body)));
+        }
+    }
+    Ok((fields, None))
 }
 
-/// The body: the first of [`BODY_FIELDS`] present as a list of blocks (a paragraph
-/// each), else as text.
-fn body_of(fields: &Map<String, Value>) -> Option<String> {
-    block_body(fields).or_else(|| string_field(fields, BODY_FIELDS))
+/// The body: the first of [`BODY_FIELDS`] present as text, or as a list of blocks (a
+/// paragraph each).
+fn body_of(fields: &Map<String, Value>) -> Result<Option<String>, String> {
+    for name in BODY_FIELDS {
+        match fields.get(*name) {
+            Some(Value::String(text)) => return Ok(Some(text.clone())),
+            Some(Value::Array(blocks)) => {
+                if let Some(body) = block_body(blocks)? {
+                    return Ok(Some(body));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(None)
 }
 
 /// A body given as a list of blocks, as block-based CMSs write it: each block a string
-/// or an object holding its text or HTML under one of [`BLOCK_TEXT_FIELDS`]; HTML is
-/// read as a fragment, one paragraph per paragraph element. Blocks without text (an
-/// embedded video, a related story) are left out.
-fn block_body(fields: &Map<String, Value>) -> Option<String> {
-    let blocks = BODY_FIELDS.iter().find_map(|name| fields.get(*name)?.as_array())?;
-    let paragraphs: Vec<String> = blocks
-        .iter()
-        .filter_map(|block| match block {
-            Value::String(text) => Some(text.as_str()),
-            Value::Object(block) => BLOCK_TEXT_FIELDS.iter().find_map(|name| block.get(*name)?.as_str()),
-            _ => None,
-        })
-        .map(
-            |text| {
-                if text.contains('<') { super::html::fragment_text(text) } else { text.trim().to_string() }
-            },
-        )
-        .filter(|text| !text.is_empty())
-        .collect();
-    (!paragraphs.is_empty()).then(|| paragraphs.join("\n\n"))
+/// or an object holding its text or HTML under one of [`BLOCK_TEXT_FIELDS`]. A block
+/// under `html`, or one that opens with a tag, is read as an HTML fragment, a paragraph
+/// per paragraph element; any other is text (a `<` in it is a character: "Apple
+/// <AAPL.O>"). Blocks without text (an embedded video, a related story) are left out.
+fn block_body(blocks: &[Value]) -> Result<Option<String>, String> {
+    let mut paragraphs = Vec::new();
+    for block in blocks {
+        let (text, field) = match block {
+            Value::String(text) => (text.as_str(), None),
+            Value::Object(block) => {
+                let Some((text, field)) = BLOCK_TEXT_FIELDS
+                    .iter()
+                    .find_map(|name| Some((block.get(*name)?.as_str()?, Some(*name))))
+                else {
+                    continue;
+                };
+                (text, field)
+            }
+            _ => continue,
+        };
+        let text = text.trim();
+        let paragraph = if field == Some("html") || text.starts_with('<') {
+            super::html::fragment_text(text)?
+        } else {
+            text.to_string()
+        };
+        if !paragraph.is_empty() {
+            paragraphs.push(paragraph);
+        }
+    }
+    Ok((!paragraphs.is_empty()).then(|| paragraphs.join("\n\n")))
 }
 
 /// The publication date: the first of [`PUBLISHED_FIELDS`] as text, or as an object
@@ -279,8 +310,8 @@ fn missing_body(fields: &Map<String, Value>) -> String {
         .iter()
         .map(|(name, value)| match value {
             Value::String(_) => name.clone(),
-            // A body field that is not text is named with what it is, so the message
-            // does not seem to say the field is missing.
+            // A field that is not text is named with what it is, so that a body field
+            // holding an object does not seem to be missing from the record.
             other => format!("{name} ({})", kind_of(other)),
         })
         .collect();
@@ -341,6 +372,25 @@ mod tests {
             r.body,
             "The harbour opened at dawn & boats left.\n\nFishers said the catch was good.\n\nWhat next\n\nRepairs go on."
         );
+    }
+
+    #[test]
+    fn body_fields_are_taken_in_order_and_a_nested_article_keeps_the_record_around_it() {
+        let r = parse_record(r#"{"text": "The whole story.", "content": ["tag-one", "tag-two"]}"#).unwrap();
+        assert_eq!(r.body, "The whole story.");
+        let r =
+            parse_record(r#"{"body": ["Shares of Northwind <NWND.O> rose.", "They fell later."]}"#).unwrap();
+        assert_eq!(r.body, "Shares of Northwind <NWND.O> rose.\n\nThey fell later.", "text, not markup");
+        let nested = r#"{"url": "https://coast.example/a", "captured_at": "2024-03-01T08:00:00Z",
+            "data": {"title": "Harbour reopens", "body": "Boats left at dawn."}}"#;
+        let r = parse_record(nested).unwrap();
+        assert_eq!(
+            (r.url.as_deref(), r.title.as_deref()),
+            (Some("https://coast.example/a"), Some("Harbour reopens"))
+        );
+        assert_eq!(r.captured_at.map(|t| t.as_second()), Some(1_709_280_000));
+        let deep = format!(r#"{{"body": [{{"html": "{}text"}}]}}"#, "<blockquote>".repeat(2_000));
+        assert!(parse_record(&deep).unwrap_err().contains("nested"));
     }
 
     #[test]
