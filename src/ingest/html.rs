@@ -1,8 +1,10 @@
 //! HTML pages: the article's main text and the page's metadata (title, canonical URL,
 //! published date, site name, author, description). Owns the choice of extractor:
 //! rs-trafilatura, measured best on the aeb pages (see `tests/html_extraction.rs`), and
-//! the guards around it. Never normalises the body (that is [`crate::normalize`]'s job)
-//! and never lets a hostile page exhaust the stack or the clock.
+//! the guards around it; the pages newsvault's WARC export writes, read back as written
+//! without it; and the HTML fragments of block-based CMS JSON. Never normalises the
+//! body (that is [`crate::normalize`]'s job) and never lets a hostile page exhaust the
+//! stack or the clock.
 
 use crate::dates;
 use crate::record::{PageMeta, Record};
@@ -63,6 +65,10 @@ fn exported_page(bytes: &[u8], url_hint: Option<&str>) -> Option<Record> {
         Some(found.to_string()).filter(|value| !value.is_empty())
     };
     let paragraphs: Vec<String> = page.select("article > p").iter().map(|p| p.text().to_string()).collect();
+    // Marked but not shaped as ours: the extractor reads it like any other page.
+    if paragraphs.is_empty() {
+        return None;
+    }
     Some(Record {
         url: canonical_url(bytes).or_else(|| url_hint.map(str::to_string)),
         title: Some(page.select("title").text().to_string()).filter(|title| !title.is_empty()),
@@ -339,6 +345,16 @@ mod tests {
         assert_eq!(fragment_text(r#"<iframe src="https://video.example/embed/1"></iframe>"#).unwrap(), "");
         let deep = "<blockquote>".repeat(MAX_DEPTH + 1) + "text";
         assert!(fragment_text(&deep).unwrap_err().contains("nested"));
+    }
+
+    #[test]
+    fn a_marked_page_not_shaped_as_an_export_goes_to_the_extractor() {
+        let ours = format!(
+            "<html><head>{EXPORTED_PAGE_MARK}<title>T</title></head><body><article><p>One.</p><p>Two.</p></article></body></html>"
+        );
+        assert_eq!(exported_page(ours.as_bytes(), None).map(|r| r.body).as_deref(), Some("One.\nTwo."));
+        let lookalike = ours.replace("<article>", "<article><div>").replace("</article>", "</div></article>");
+        assert!(exported_page(lookalike.as_bytes(), None).is_none());
     }
 
     #[test]
