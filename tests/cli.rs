@@ -305,6 +305,10 @@ fn a_directory_ingested_with_the_archive_inside_leaves_the_archive_out() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!((again["files"].as_u64(), again["records"].as_u64()), (Some(1), Some(1)), "{again}");
     assert_eq!(again["new_versions"], 0);
+    // Named itself, it is refused in one line.
+    let (code, _, stderr) = ingest_json(&archive, std::slice::from_ref(&archive));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("this is the archive being ingested into"), "{stderr}");
 }
 
 #[test]

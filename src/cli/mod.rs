@@ -215,6 +215,9 @@ struct LogArgs {
     /// With `-p`: unchanged paragraphs shown around each change.
     #[arg(long, default_value_t = 1, value_name = "N")]
     context: usize,
+    /// Accepted and unused, as it always was here: scripts that pass it keep working.
+    #[arg(long, value_name = "COLUMNS", hide = true)]
+    width: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -114,6 +114,10 @@ pub fn expand_inputs(paths: &[PathBuf], archive: &Path) -> Vec<Result<Input, Rej
             out.push(Ok(Input::Stdin));
             continue;
         }
+        if is_archive(path) {
+            out.push(Err(Rejection::new(origin_of(path), "this is the archive being ingested into")));
+            continue;
+        }
         if !path.is_dir() {
             out.push(match std::fs::metadata(path) {
                 Ok(_) => Ok(Input::File(path.clone())),
