@@ -458,27 +458,23 @@ fn export(cli: &Cli, args: &ExportArgs) -> Result<u64> {
         true => archive.export(&options, &mut render::TerminalRows(writer), &progress),
         false => archive.export(&options, writer, &progress),
     };
+    if args.format == ExportFormat::Txt {
+        let dir =
+            args.output.as_ref().context("`--format txt` writes a directory: give it with --output DIR")?;
+        let mut writer = TxtWriter::new(dir).with_context(|| format!("export to {}", dir.display()))?;
+        return Ok(archive.export(&options, &mut writer, &progress)?);
+    }
     let run = |out: &mut dyn Write| -> newsvault::Result<u64> {
         match args.format {
             ExportFormat::Jsonl => write(&mut JsonlWriter::new(out)),
             ExportFormat::Csv => write(&mut CsvWriter::new(out)),
             ExportFormat::Warc => write(&mut WarcWriter::new(out, gzip)),
-            ExportFormat::Txt => Err(newsvault::Error::Io {
-                context: "`--format txt` writes a directory".into(),
-                cause: std::io::Error::other("give it with --output DIR"),
-            }),
+            ExportFormat::Txt => unreachable!("a txt export is a directory, written above"),
         }
     };
-    Ok(match (args.format, &args.output) {
-        (ExportFormat::Txt, Some(dir)) => {
-            let mut writer = TxtWriter::new(dir).with_context(|| format!("export to {}", dir.display()))?;
-            archive.export(&options, &mut writer, &progress)?
-        }
-        (ExportFormat::Txt, None) => {
-            anyhow::bail!("`--format txt` writes a directory: give it with --output DIR")
-        }
-        (_, Some(path)) => export::write_atomically(path, run)?,
-        (_, None) => run(&mut std::io::stdout().lock())?,
+    Ok(match &args.output {
+        Some(path) => export::write_atomically(path, run)?,
+        None => run(&mut std::io::stdout().lock())?,
     })
 }
 

@@ -375,6 +375,7 @@ fn io(path: &Path, doing: &str, source: std::io::Error) -> Error {
 mod tests {
     use super::*;
     use crate::store::OpenMode;
+    #[cfg(unix)]
     use std::os::unix::fs::MetadataExt;
 
     #[test]
@@ -447,6 +448,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn a_copy_no_smaller_than_the_files_it_would_replace_is_discarded() {
         let (dir, before) = archive();
         compact(Store::open(dir.path(), OpenMode::Existing).unwrap(), &|_| ()).unwrap();
