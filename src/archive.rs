@@ -320,6 +320,13 @@ impl Archive {
         for prepared in fresh {
             captured += u64::from(self.write_record(prepared, &mut staged, &mut changed, run)?);
         }
+        // A body staged and indexed whose every record turned out to be a capture stored
+        // already (one placed in another article by similarity, read differently since:
+        // the early check cannot see where it will be placed) is kept, held by no
+        // article, so that the index never names a body the archive does not have.
+        for (hash, at) in std::mem::take(&mut staged.bodies) {
+            self.store.put_body(&hash, &BodyEntry { at, articles: Vec::new() })?;
+        }
         run.near.write_segment(&self.store)?;
         let created = &changed.created;
         self.store.put_articles(changed.articles.iter().map(|(id, a)| (id, a, !created.contains(id))))?;
@@ -492,8 +499,6 @@ impl Archive {
         Ok(true)
     }
 
-    /// Indexes the body if it is not yet (a new body, or one a crash left unindexed) and
-    /// returns its verified near-duplicates among the bodies indexed before it.
     /// Whether a record is a capture its article holds already, read into a body the
     /// archive does not have: the same raw bytes parsed differently since (a parser that
     /// changed). The capture is a duplicate and stores nothing, so that body must not be
@@ -510,6 +515,8 @@ impl Archive {
         Ok(p.stored_article.as_ref().is_ok_and(|a| a.as_ref().is_some_and(has_capture)))
     }
 
+    /// Indexes the body if it is not yet (a new body, or one a crash left unindexed) and
+    /// returns its verified near-duplicates among the bodies indexed before it.
     fn index_near_duplicates(&self, p: &mut Prepared, run: &mut Run) -> Result<Vec<(BodyHash, Similarity)>> {
         if run.near.is_indexed(&p.hash) {
             return Ok(Vec::new());
@@ -721,5 +728,31 @@ mod tests {
         let report = archive.verify().unwrap();
         assert!(report.problems.is_empty() && report.unfinished == 0, "{:?}", report.problems);
         assert_eq!(archive.stats().unwrap().near_groups, 0);
+    }
+
+    #[test]
+    fn a_stored_capture_placed_by_similarity_and_read_differently_leaves_the_index_whole() {
+        let keyless = |published: &str, raw: &[u8], body: &str| Record {
+            url: None,
+            source: Some("coast.example".into()),
+            published: Some(published.into()),
+            raw: raw.to_vec(),
+            ..capture(body)
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let archive = Archive::open_or_create(&dir.path().join("a")).unwrap();
+        let story: Vec<String> = (0..200).map(|n| format!("word{n}")).collect();
+        let story = story.join(" ");
+        ingest_records(&archive, vec![keyless("2024-03-01", b"first page", &story)]);
+        // Dated a day later, so its key names no article: it joins the first by its text.
+        let revised = story.replace("word100 ", "revised ");
+        let placed = ingest_records(&archive, vec![keyless("2024-03-02", b"second page", &revised)]);
+        assert_eq!((placed.new_articles, placed.new_versions), (0, 1), "{placed:?}");
+        // The second page's bytes, read differently since: a duplicate of its capture.
+        let read_again = keyless("2024-03-02", b"second page", &revised.replace("word150 ", "reread "));
+        let again = ingest_records(&archive, vec![read_again]);
+        assert_eq!((again.new_versions, again.duplicates), (0, 1));
+        let report = archive.verify().unwrap();
+        assert!(report.problems.is_empty() && report.unfinished == 0, "{:?}", report.problems);
     }
 }
