@@ -59,8 +59,13 @@ fn versions(archive: &Path) -> BTreeSet<String> {
 fn a_warc_or_txt_export_ingested_into_a_new_archive_gives_the_same_versions() {
     let dir = tempfile::tempdir().unwrap();
     let first = archive(dir.path());
+    // A page a scraper got nothing from: an empty body, which must come back empty.
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "{\"url\": \"https://blank.example/1\", \"title\": \"Blank\", \"body\": \"\"}\n")
+        .unwrap();
+    newsvault(&first).arg("ingest").arg(&empty).assert().success();
     let before = versions(&first);
-    assert_eq!(before.len(), 7);
+    assert_eq!(before.len(), 8);
     for (format, output) in [("warc", "set.warc.gz"), ("txt", "texts")] {
         let exported = dir.path().join(output);
         newsvault(&first)

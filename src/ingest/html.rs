@@ -64,11 +64,13 @@ fn exported_page(bytes: &[u8], url_hint: Option<&str>) -> Option<Record> {
         let found = page.select(&format!(r#"meta[property="{property}"]"#)).attr("content")?;
         Some(found.to_string()).filter(|value| !value.is_empty())
     };
-    let paragraphs: Vec<String> = page.select("article > p").iter().map(|p| p.text().to_string()).collect();
-    // Marked but not shaped as ours: the extractor reads it like any other page.
-    if paragraphs.is_empty() {
+    // Marked but not shaped as ours: the extractor reads it like any other page. An
+    // article without paragraphs is ours all the same: an empty body (a failed scrape).
+    let article = page.select("body > article");
+    if article.is_empty() {
         return None;
     }
+    let paragraphs: Vec<String> = article.select("p").iter().map(|p| p.text().to_string()).collect();
     Some(Record {
         url: canonical_url(bytes).or_else(|| url_hint.map(str::to_string)),
         title: Some(page.select("title").text().to_string()).filter(|title| !title.is_empty()),
@@ -77,6 +79,62 @@ fn exported_page(bytes: &[u8], url_hint: Option<&str>) -> Option<Record> {
         body: paragraphs.join("\n"),
         ..Record::default()
     })
+}
+
+/// Whether text carries HTML: a tag of an element HTML has (`<p>`, `</strong>`,
+/// `<br/>`) or a character reference (`&amp;`, `&#8217;`). A `<` before anything else
+/// (a ticker, "<NWND.O>", or "a < b") is a character of the text.
+pub fn has_markup(text: &str) -> bool {
+    const ELEMENTS: &[&str] = &[
+        "p",
+        "br",
+        "a",
+        "b",
+        "i",
+        "em",
+        "strong",
+        "span",
+        "div",
+        "ul",
+        "ol",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "figure",
+        "figcaption",
+        "img",
+        "iframe",
+        "pre",
+        "code",
+        "table",
+        "tr",
+        "td",
+        "th",
+        "sup",
+        "sub",
+        "u",
+        "s",
+        "small",
+        "mark",
+        "q",
+        "cite",
+        "hr",
+        "section",
+        "article",
+    ];
+    let tag = text.match_indices('<').any(|(at, _)| {
+        let rest = text[at + 1..].strip_prefix('/').unwrap_or(&text[at + 1..]);
+        let name_len = rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len());
+        let after = rest[name_len..].chars().next();
+        ELEMENTS.iter().any(|e| rest[..name_len].eq_ignore_ascii_case(e))
+            && matches!(after, Some('>' | '/' | ' ' | '\t' | '\n'))
+    });
+    tag || html_escape::decode_html_entities(text) != text
 }
 
 /// Elements that make a paragraph of an HTML fragment's text.
@@ -334,6 +392,17 @@ mod tests {
     }
 
     #[test]
+    fn markup_is_told_from_text_with_angle_brackets() {
+        assert!(has_markup("<p>One.</p>"));
+        assert!(has_markup("The harbour <strong>opened</strong>."));
+        assert!(has_markup("Line<br/>break"));
+        assert!(has_markup("Fish &amp; chips"));
+        assert!(!has_markup("Shares of Northwind <NWND.O> rose."));
+        assert!(!has_markup("if a < b and c > d"));
+        assert!(!has_markup("plain text"));
+    }
+
+    #[test]
     fn a_fragment_gives_a_paragraph_per_innermost_block() {
         assert_eq!(fragment_text("<p>One <strong>bold</strong> line.</p>").unwrap(), "One bold line.");
         assert_eq!(
@@ -353,8 +422,10 @@ mod tests {
             "<html><head>{EXPORTED_PAGE_MARK}<title>T</title></head><body><article><p>One.</p><p>Two.</p></article></body></html>"
         );
         assert_eq!(exported_page(ours.as_bytes(), None).map(|r| r.body).as_deref(), Some("One.\nTwo."));
-        let lookalike = ours.replace("<article>", "<article><div>").replace("</article>", "</div></article>");
+        let lookalike = ours.replace("<article>", "<div><article>").replace("</article>", "</article></div>");
         assert!(exported_page(lookalike.as_bytes(), None).is_none());
+        let empty = ours.replace("<p>One.</p><p>Two.</p>", "");
+        assert_eq!(exported_page(empty.as_bytes(), None).map(|r| r.body).as_deref(), Some(""));
     }
 
     #[test]

@@ -149,10 +149,15 @@ pub fn parse_record(text: &str) -> Result<Record, String> {
         return map_generic(&fields, body);
     }
     // What a nested article does not say (often its URL, its capture time) the record
-    // around it may.
-    let mut merged = fields.clone();
-    merged.extend(article.clone());
-    map_generic(&merged, body)
+    // around it may; what it does say comes from it, whatever the name it uses.
+    let mut record = map_generic(article, body)?;
+    let around = map_generic(&fields, String::new())?;
+    record.url = record.url.or(around.url);
+    record.title = record.title.or(around.title);
+    record.published = record.published.or(around.published);
+    record.captured_at = record.captured_at.or(around.captured_at);
+    record.source = record.source.or(around.source);
+    Ok(record)
 }
 
 /// The object holding the article, with its body: the record itself, or, when it has
@@ -174,7 +179,8 @@ fn article_object(fields: &Map<String, Value>) -> Result<(&Map<String, Value>, O
 fn body_of(fields: &Map<String, Value>) -> Result<Option<String>, String> {
     for name in BODY_FIELDS {
         match fields.get(*name) {
-            Some(Value::String(text)) => return Ok(Some(text.clone())),
+            // An empty field says nothing: a later one may hold the body.
+            Some(Value::String(text)) if !text.trim().is_empty() => return Ok(Some(text.clone())),
             Some(Value::Array(blocks)) => {
                 if let Some(body) = block_body(blocks)? {
                     return Ok(Some(body));
@@ -188,9 +194,10 @@ fn body_of(fields: &Map<String, Value>) -> Result<Option<String>, String> {
 
 /// A body given as a list of blocks, as block-based CMSs write it: each block a string
 /// or an object holding its text or HTML under one of [`BLOCK_TEXT_FIELDS`]. A block
-/// under `html`, or one that opens with a tag, is read as an HTML fragment, a paragraph
-/// per paragraph element; any other is text (a `<` in it is a character: "Apple
-/// <AAPL.O>"). Blocks without text (an embedded video, a related story) are left out.
+/// under `html`, or one with HTML's own tags or character references in it, is read as
+/// an HTML fragment, a paragraph per paragraph element; any other is text (a `<` in it
+/// is a character: "Apple <AAPL.O>"). Blocks without text (an embedded video, a
+/// related story) are left out.
 fn block_body(blocks: &[Value]) -> Result<Option<String>, String> {
     let mut paragraphs = Vec::new();
     for block in blocks {
@@ -208,7 +215,7 @@ fn block_body(blocks: &[Value]) -> Result<Option<String>, String> {
             _ => continue,
         };
         let text = text.trim();
-        let paragraph = if field == Some("html") || text.starts_with('<') {
+        let paragraph = if field == Some("html") || super::html::has_markup(text) {
             super::html::fragment_text(text)?
         } else {
             text.to_string()
@@ -381,6 +388,20 @@ mod tests {
         let r =
             parse_record(r#"{"body": ["Shares of Northwind <NWND.O> rose.", "They fell later."]}"#).unwrap();
         assert_eq!(r.body, "Shares of Northwind <NWND.O> rose.\n\nThey fell later.", "text, not markup");
+        let r =
+            parse_record(r#"{"body": [{"value": "The harbour <strong>opened</strong> &amp; boats left."}]}"#)
+                .unwrap();
+        assert_eq!(r.body, "The harbour opened & boats left.", "inline markup");
+        let r = parse_record(r#"{"body": "", "content": ["Para one.", "Para two."]}"#).unwrap();
+        assert_eq!(r.body, "Para one.\n\nPara two.", "an empty field says nothing");
+        let api = r#"{"url": "https://api.example/9", "title": "API response", "source": "api",
+            "data": {"canonical_url": "https://coast.example/a", "headline": "Harbour reopens", "site": "coast", "body": "B."}}"#;
+        let r = parse_record(api).unwrap();
+        assert_eq!(
+            (r.url.as_deref(), r.title.as_deref(), r.source.as_deref()),
+            (Some("https://coast.example/a"), Some("Harbour reopens"), Some("coast")),
+            "the nested article's own fields first"
+        );
         let nested = r#"{"url": "https://coast.example/a", "captured_at": "2024-03-01T08:00:00Z",
             "data": {"title": "Harbour reopens", "body": "Boats left at dawn."}}"#;
         let r = parse_record(nested).unwrap();
