@@ -177,10 +177,13 @@ fn article_object(fields: &Map<String, Value>) -> Result<(&Map<String, Value>, O
 /// The body: the first of [`BODY_FIELDS`] present as text, or as a list of blocks (a
 /// paragraph each).
 fn body_of(fields: &Map<String, Value>) -> Result<Option<String>, String> {
+    let mut empty = None;
     for name in BODY_FIELDS {
         match fields.get(*name) {
-            // An empty field says nothing: a later one may hold the body.
-            Some(Value::String(text)) if !text.trim().is_empty() => return Ok(Some(text.clone())),
+            // An empty field gives way to a later one that holds the body; with none,
+            // the body is empty (a page a scraper got nothing from), not missing.
+            Some(Value::String(text)) if text.trim().is_empty() => empty = empty.or(Some(String::new())),
+            Some(Value::String(text)) => return Ok(Some(text.clone())),
             Some(Value::Array(blocks)) => {
                 if let Some(body) = block_body(blocks)? {
                     return Ok(Some(body));
@@ -189,7 +192,7 @@ fn body_of(fields: &Map<String, Value>) -> Result<Option<String>, String> {
             _ => {}
         }
     }
-    Ok(None)
+    Ok(empty)
 }
 
 /// A body given as a list of blocks, as block-based CMSs write it: each block a string
