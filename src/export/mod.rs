@@ -251,7 +251,8 @@ impl Archive {
         if *hash == BodyHash::of("") {
             return Ok(false);
         }
-        // Two holders settle it: a story a thousand outlets ran costs each row two reads.
+        // Two holders settle it: a story a thousand outlets ran costs each row its list
+        // of holders and two article reads, not a thousand.
         let mut found = 0;
         for article in self.store.holders(hash)? {
             if self.store.article(&article)?.is_some_and(|a| a.versions.iter().any(|v| v.hash == *hash)) {
