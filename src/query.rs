@@ -160,12 +160,11 @@ impl Archive {
         let articles = self.store.articles_with_prefix(reference, MAX_CANDIDATES + 1)?;
         match (bodies.as_slice(), articles.as_slice()) {
             ([hash], []) => {
-                let article = self.store.articles_with_body(hash)?.into_iter().next().ok_or_else(|| {
-                    Error::Corrupt {
+                let article =
+                    self.store.articles_holding(hash)?.next().transpose()?.ok_or_else(|| Error::Corrupt {
                         tree: "bodies",
                         detail: format!("body {} belongs to no article", hash.short()),
-                    }
-                })?;
+                    })?;
                 Ok(Resolved::Version { article, hash: *hash })
             }
             ([], [article]) => Ok(Resolved::Article(*article)),

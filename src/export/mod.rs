@@ -253,16 +253,8 @@ impl Archive {
         }
         // Two holders settle it: a story a thousand outlets ran costs each row its list
         // of holders and two article reads, not a thousand.
-        let mut found = 0;
-        for article in self.store.holders(hash)? {
-            if self.store.article(&article)?.is_some_and(|a| a.versions.iter().any(|v| v.hash == *hash)) {
-                found += 1;
-                if found == 2 {
-                    return Ok(true);
-                }
-            }
-        }
-        Ok(false)
+        let first_two: Vec<_> = self.store.articles_holding(hash)?.take(2).collect::<Result<_>>()?;
+        Ok(first_two.len() == 2)
     }
 
     /// Every body in a near-duplicate cluster at `threshold`: the cluster's name and root.

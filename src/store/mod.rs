@@ -552,13 +552,21 @@ impl Store {
     /// The articles that hold a body. An article that does not (yet) hold it is what an
     /// interrupted ingest leaves between writing the body and its article; it is skipped.
     pub fn articles_with_body(&self, hash: &BodyHash) -> Result<Vec<ArticleId>> {
-        let mut holders = Vec::new();
-        for article in self.holders(hash)? {
-            if self.article(&article)?.is_some_and(|a| a.versions.iter().any(|v| v.hash == *hash)) {
-                holders.push(article);
-            }
-        }
-        Ok(holders)
+        self.articles_holding(hash)?.collect()
+    }
+
+    /// [`Store::articles_with_body`], each article read only when asked for: a caller
+    /// that needs the first or the first two of a thousand holders reads those.
+    pub fn articles_holding<'a>(
+        &'a self,
+        hash: &'a BodyHash,
+    ) -> Result<impl Iterator<Item = Result<ArticleId>> + 'a> {
+        let holds = move |article: &ArticleEntry| article.versions.iter().any(|v| v.hash == *hash);
+        Ok(self.holders(hash)?.into_iter().filter_map(move |id| match self.article(&id) {
+            Ok(Some(article)) if holds(&article) => Some(Ok(id)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        }))
     }
 
     /// Body hashes whose hex form starts with `prefix`, at most `limit`.
