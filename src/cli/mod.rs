@@ -335,14 +335,16 @@ fn parse_fraction(text: &str) -> Result<f32, String> {
 }
 
 fn parse_time(text: &str) -> Result<i64, String> {
-    newsvault::dates::parse_timestamp(text)
-        .map(|t| t.as_second())
-        .ok_or_else(|| format!("`{text}` is not a date or time (try 2017-08-20 or 2017-08-20T12:00:00Z)"))
+    seconds_of(text, newsvault::dates::parse_timestamp(text))
 }
 
 fn parse_range_end(text: &str) -> Result<i64, String> {
-    newsvault::dates::parse_range_end(text)
-        .map(|t| t.as_second())
+    seconds_of(text, newsvault::dates::parse_range_end(text))
+}
+
+/// A date argument read, in Unix seconds, or the one message for any that cannot be.
+fn seconds_of(text: &str, read: Option<jiff::Timestamp>) -> Result<i64, String> {
+    read.map(|t| t.as_second())
         .ok_or_else(|| format!("`{text}` is not a date or time (try 2017-08-20 or 2017-08-20T12:00:00Z)"))
 }
 
@@ -454,9 +456,12 @@ fn export(cli: &Cli, args: &ExportArgs) -> Result<u64> {
     // Rows shown on the terminal are the progress; a bar would be drawn over them.
     let progress = progress::Bar::new(!args.no_progress && !terminal);
     let gzip = args.output.as_ref().is_some_and(|p| p.extension().is_some_and(|e| e == "gz"));
-    let write = |writer: &mut dyn RowWriter| match terminal {
-        true => archive.export(&options, &mut render::TerminalRows(writer), &progress),
-        false => archive.export(&options, writer, &progress),
+    let write = |writer: &mut dyn RowWriter| {
+        if terminal {
+            archive.export(&options, &mut render::TerminalRows(writer), &progress)
+        } else {
+            archive.export(&options, writer, &progress)
+        }
     };
     if args.format == ExportFormat::Txt {
         let dir =
