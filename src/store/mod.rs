@@ -226,7 +226,7 @@ impl Store {
     /// Writes sled's files again with the trees' contents, in key order, and swaps them
     /// in for the old ones ([`compact`]), closing the store. `copied` is told the bytes
     /// of keys and values copied, batch by batch.
-    pub fn compact(self, copied: &dyn Fn(u64)) -> Result<compact::Compaction> {
+    pub fn compact(self, copied: &(dyn Fn(u64) + Sync)) -> Result<compact::Compaction> {
         compact::compact(self, copied)
     }
 
