@@ -275,7 +275,7 @@ impl Archive {
             fingerprint: (!known_body).then(|| Fingerprint::of(&body)),
             raw_hash,
             raw_len: record.raw.len() as u64,
-            raw_blob: (!known_capture).then(|| codec::encode_blob_against(&record.raw, body.as_bytes())),
+            raw_blob: (!known_capture).then(|| codec::encode_raw(&record.raw, &body)),
             body: (!known_body).then_some(body),
             stored_article,
             captured_at,

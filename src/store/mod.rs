@@ -69,21 +69,23 @@ use crate::id::{ArticleId, BodyHash, RawHash};
 use crate::normalize::NormalizerVersion;
 
 /// The on-disk layout version, stored in `meta`.
-pub const FORMAT_VERSION: u32 = 11;
+pub const FORMAT_VERSION: u32 = 12;
 
-/// The layouts before [`FORMAT_VERSION`], read as they are: 10 is layout 11 with each
+/// The layouts before [`FORMAT_VERSION`], read as they are: 11 is layout 12 with every
+/// raw capture compressed against its body's text as it is (layout 12 writes a JSON
+/// record's against the text as a JSON string, [`codec::encode_raw`]), 10 is layout 11 with each
 /// article in its key's value instead of a pack ([`codec::article_value`]), 9 is layout 10 with every
 /// holder of a body in its entry (the `holders` tree empty), 8 is layout 9 with index
 /// segments that do not say where their bodies are ([`codec::decode_segment`] reads
 /// every version), 7 is layout 8 with segments of 64-bit band keys and joins in sled's
 /// values instead of the packs ([`codec::near_value`]), and 6 is 7 without articles in
 /// their compact form ([`codec::encode_article`], which layout 7 reads too). The first
-/// ingest marks such an archive 11 before it writes anything, so a release that reads
+/// ingest marks such an archive 12 before it writes anything, so a release that reads
 /// only an older layout refuses the archive at open instead of failing on each value it
 /// cannot read.
-pub const UPGRADED_FORMATS: [u32; 5] = [6, 7, 8, 9, 10];
+pub const UPGRADED_FORMATS: [u32; 6] = [6, 7, 8, 9, 10, 11];
 
-/// [`UPGRADED_FORMATS`] as a message names them: "6, 7, 8, 9 and 10".
+/// [`UPGRADED_FORMATS`] as a message names them: "6, 7, 8, 9, 10 and 11".
 pub fn upgraded_formats_named() -> String {
     let named = UPGRADED_FORMATS.map(|format| format.to_string());
     match named.split_last() {
@@ -371,7 +373,7 @@ impl Store {
     /// fail, so the bytes are checked against the capture's hash.
     pub fn raw_of(&self, capture: &CaptureEntry, body: &str) -> Result<Vec<u8>> {
         let stored = self.packs.read(capture.raw_at, Kind::Raw, &capture.raw.0)?;
-        let raw = codec::decode_blob_against("raws", &stored, body.as_bytes())?;
+        let raw = codec::decode_raw(&stored, body)?;
         if RawHash::of(&raw) != capture.raw {
             return Err(Error::Corrupt {
                 tree: "raws",
