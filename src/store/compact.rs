@@ -110,7 +110,7 @@ fn record_compacted(path: &Path, sled_bytes: u64) -> Result<()> {
 }
 
 /// Copies the store's trees into new files and swaps them in. `copied` is told the bytes
-/// of each batch of entries copied.
+/// of keys and values copied, every [`REPORT_EVERY`] entries of a part.
 pub(super) fn compact(store: Store, copied: &(dyn Fn(u64) + Sync)) -> Result<Compaction> {
     let (sled_before, packs_bytes) = store.sizes_on_disk()?;
     let bytes_before = sled_before + packs_bytes;
@@ -275,64 +275,41 @@ fn write_new(from: &sled::Db, dir: &Path, copied: &(dyn Fn(u64) + Sync)) -> Resu
     Ok(Made { keys, content_bytes, sled_bytes })
 }
 
-/// A part of a tree: the keys from a first byte (inclusive) to another (exclusive, none:
-/// to the end). Hash-keyed trees split evenly at their keys' first byte.
+/// A half of a tree: the keys below 0x80, or from it on. Hash-keyed trees split evenly.
 struct Part {
     tree: sled::IVec,
-    from: u8,
-    to: Option<u8>,
+    upper: bool,
 }
 
-/// Every tree in two parts, in the order the copy and its check both read them.
+/// Every tree in two halves, in the order the copy and its check both read them.
 fn parts(db: &sled::Db) -> Vec<Part> {
     tree_names(db)
         .into_iter()
-        .flat_map(|tree| {
-            [Part { tree: tree.clone(), from: 0, to: Some(0x80) }, Part { tree, from: 0x80, to: None }]
-        })
+        .flat_map(|tree| [Part { tree: tree.clone(), upper: false }, Part { tree, upper: true }])
         .collect()
 }
 
 impl Part {
     fn entries(&self, db: &sled::Db) -> Result<impl Iterator<Item = Result<(sled::IVec, sled::IVec)>>> {
+        const HALF: &[u8] = &[0x80];
         let tree = db.open_tree(&self.tree)?;
-        let from = [self.from];
-        let range = match self.to {
-            Some(to) => tree.range(&from[..]..&[to][..]),
-            None => tree.range(&from[..]..),
-        };
-        Ok(scan(range))
+        Ok(scan(if self.upper { tree.range(HALF..) } else { tree.range(..HALF) }))
     }
 }
 
-/// `work` on each part, the parts shared out among threads, one per core; the results
-/// in the parts' order, or the first error.
+/// `work` on each part, on all cores, each part taken by the next thread free (the
+/// largest trees' halves are most of the work); the results in the parts' order, or the
+/// first error.
 fn on_every_core<T: Send>(parts: &[Part], work: impl Fn(&Part) -> Result<T> + Sync) -> Result<Vec<T>> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(parts.len().max(1));
-    let mut done: Vec<(usize, Result<T>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(part) = parts.get(at) else { break mine };
-                        let result = work(part);
-                        let failed = result.is_err();
-                        mine.push((at, result));
-                        if failed {
-                            next.store(parts.len(), std::sync::atomic::Ordering::Relaxed);
-                            break mine;
-                        }
-                    }
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|worker| worker.join().expect("a compaction thread panicked")).collect()
-    });
+    use rayon::iter::{ParallelBridge, ParallelIterator};
+    let mut done: Vec<(usize, T)> = parts
+        .iter()
+        .enumerate()
+        .par_bridge()
+        .map(|(at, part)| Ok((at, work(part)?)))
+        .collect::<Result<_>>()?;
     done.sort_by_key(|(at, _)| *at);
-    done.into_iter().map(|(_, result)| result).collect()
+    Ok(done.into_iter().map(|(_, made)| made).collect())
 }
 
 /// Copies a part into the same tree of `to`, key by key; its digest.
@@ -501,8 +478,13 @@ mod tests {
             }
             store.flush().unwrap();
         }
+        // Keys at the edges of the halves a copy is made in.
+        let edges = store.db.open_tree("edges").unwrap();
+        for key in [&b""[..], &[0], &[0x7f, 0xff], &[0x80], &[0x80, 0], &[0xff; 40]] {
+            edges.insert(key, key).unwrap();
+        }
         store.flush().unwrap();
-        drop((tree, store));
+        drop((tree, edges, store));
         let before = contents(dir.path());
         (dir, before)
     }
