@@ -1,5 +1,5 @@
-//! Compaction: sled's files written again with the trees' contents, keys in order, and
-//! swapped in for the old ones. Owns the copy, the swap and the finishing of a swap a
+//! Compaction: sled's files written again with the trees' contents, each half of a tree
+//! in key order, and swapped in for the old ones. Owns the copy, the swap and the finishing of a swap a
 //! crash cut off; never adds, changes or drops a key or a value, and never touches the
 //! packs or `committed`.
 //!
@@ -248,7 +248,7 @@ struct Made {
 /// The copy inserts key by key: sled runs each write batch alone (under a lock of the
 /// whole database), so batches kept the copy to one core. Measured on the million-version
 /// replay's index (1,444,468 keys): the copy took 5.3 s on two cores, 7.9 s on one, and
-/// 10.7 s in batches of 10,000; batches left sled's files smaller (175 MB against 221).
+/// 10.7 s in batches of 10,000; batches left sled's files smaller (175 MB against 220).
 fn write_new(from: &sled::Db, dir: &Path, copied: &(dyn Fn(u64) + Sync)) -> Result<Made> {
     let to = open_new(dir)?;
     let parts = parts(from);
@@ -281,7 +281,8 @@ struct Part {
     upper: bool,
 }
 
-/// Every tree in two halves, in the order the copy and its check both read them.
+/// Every tree in two halves, in one order: the copy's digests and the check's are
+/// compared part by part in it.
 fn parts(db: &sled::Db) -> Vec<Part> {
     tree_names(db)
         .into_iter()
@@ -298,8 +299,8 @@ impl Part {
 }
 
 /// `work` on each part, on all cores, each part taken by the next thread free (the
-/// largest trees' halves are most of the work); the results in the parts' order, or the
-/// first error.
+/// largest trees' halves are most of the work); the results in the parts' order, or an
+/// error if any part failed.
 fn on_every_core<T: Send>(parts: &[Part], work: impl Fn(&Part) -> Result<T> + Sync) -> Result<Vec<T>> {
     use rayon::iter::{ParallelBridge, ParallelIterator};
     let mut done: Vec<(usize, T)> = parts

@@ -227,7 +227,7 @@ impl Store {
 
     /// Writes sled's files again with the trees' contents, in key order, and swaps them
     /// in for the old ones ([`compact`]), closing the store. `copied` is told the bytes
-    /// of keys and values copied, batch by batch.
+    /// of keys and values copied as the copy goes, from every thread copying.
     pub fn compact(self, copied: &(dyn Fn(u64) + Sync)) -> Result<compact::Compaction> {
         compact::compact(self, copied)
     }

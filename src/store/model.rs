@@ -113,7 +113,7 @@ pub struct CaptureEntry {
     /// The raw input's length in bytes.
     pub raw_len: u64,
     /// The raw input in a pack, compressed against the body (see
-    /// [`super::codec::encode_blob_against`]).
+    /// [`super::codec::encode_raw`]).
     pub raw_at: Location,
     /// Where it was read from.
     pub origin: Origin,
