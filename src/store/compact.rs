@@ -1,7 +1,7 @@
 //! Compaction: sled's files written again with the trees' contents, each half of a tree
-//! in key order, and swapped in for the old ones. Owns the copy, the swap and the finishing of a swap a
-//! crash cut off; never adds, changes or drops a key or a value, and never touches the
-//! packs or `committed`.
+//! in key order, and swapped in for the old ones. Owns the copy, the swap and the
+//! finishing of a swap a crash cut off; never adds, changes or drops a key or a value,
+//! and never touches the packs or `committed`.
 //!
 //! sled 0.34 keeps a page's old copies until the segment holding them is at most half
 //! live, and random keys leave its leaves split half full. A million-version archive's
@@ -256,7 +256,7 @@ fn write_new(from: &sled::Db, dir: &Path, copied: &(dyn Fn(u64) + Sync)) -> Resu
     to.flush()?;
     drop(to);
     let reopened = open_new(dir)?;
-    let read = on_every_core(&parts, |part| digest_part(&reopened, part))?;
+    let read = on_every_core(&parts, |part| digest_part(&reopened, part, |_, _| Ok(())))?;
     let (keys, content_bytes) = written.iter().fold((0, 0), |(k, b), d| (k + d.keys, b + d.bytes));
     if read != written {
         let read_keys: u64 = read.iter().map(|d| d.keys).sum();
@@ -316,28 +316,31 @@ fn on_every_core<T: Send>(parts: &[Part], work: impl Fn(&Part) -> Result<T> + Sy
 /// Copies a part into the same tree of `to`, key by key; its digest.
 fn copy_part(from: &sled::Db, to: &sled::Db, part: &Part, copied: &(dyn Fn(u64) + Sync)) -> Result<Digest> {
     let target = to.open_tree(&part.tree)?;
-    let mut digest = Digest::default();
     let (mut entries, mut unreported) = (0, 0);
-    for entry in part.entries(from)? {
-        let (key, value) = entry?;
-        digest.add(&part.tree, &key, &value);
+    let digest = digest_part(from, part, |key, value| {
         unreported += (key.len() + value.len()) as u64;
         target.insert(key, value)?;
         entries += 1;
         if entries % REPORT_EVERY == 0 {
             copied(std::mem::take(&mut unreported));
         }
-    }
+        Ok(())
+    })?;
     copied(unreported);
     Ok(digest)
 }
 
-/// A part's digest as `db` holds it.
-fn digest_part(db: &sled::Db, part: &Part) -> Result<Digest> {
+/// A part's digest as `db` holds it, each entry handed on to `then` once counted.
+fn digest_part(
+    db: &sled::Db,
+    part: &Part,
+    mut then: impl FnMut(sled::IVec, sled::IVec) -> Result<()>,
+) -> Result<Digest> {
     let mut digest = Digest::default();
     for entry in part.entries(db)? {
         let (key, value) = entry?;
         digest.add(&part.tree, &key, &value);
+        then(key, value)?;
     }
     Ok(digest)
 }
