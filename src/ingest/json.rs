@@ -143,11 +143,10 @@ pub fn parse_record(text: &str) -> Result<Record, String> {
     if fields.contains_key("article_id") && fields.contains_key("outlet") {
         return map_newsdiffs(&fields);
     }
-    let (article, body) = article_object(&fields)?;
-    let body = body.ok_or_else(|| missing_body(&fields))?;
-    if std::ptr::eq(article, &fields) {
+    if let Some(body) = body_of(&fields)? {
         return map_generic(&fields, body);
     }
+    let (article, body) = nested_article(&fields)?.ok_or_else(|| missing_body(&fields))?;
     // What a nested article does not say (often its URL, its capture time) the record
     // around it may; what it does say comes from it, whatever the name it uses.
     let mut record = map_generic(article, body)?;
@@ -160,18 +159,18 @@ pub fn parse_record(text: &str) -> Result<Record, String> {
     Ok(record)
 }
 
-/// The object holding the article, with its body: the record itself, or, when it has
-/// no body, the first object nested under one of [`ARTICLE_FIELDS`] that has one.
-fn article_object(fields: &Map<String, Value>) -> Result<(&Map<String, Value>, Option<String>), String> {
-    if let Some(body) = body_of(fields)? {
-        return Ok((fields, Some(body)));
-    }
+/// A JSON object: a record, or an article nested in one.
+type Object = Map<String, Value>;
+
+/// For a record without a body of its own: the first object nested under one of
+/// [`ARTICLE_FIELDS`] that has one, with its body.
+fn nested_article(fields: &Object) -> Result<Option<(&Object, String)>, String> {
     for nested in ARTICLE_FIELDS.iter().filter_map(|name| fields.get(*name)?.as_object()) {
         if let Some(body) = body_of(nested)? {
-            return Ok((nested, Some(body)));
+            return Ok(Some((nested, body)));
         }
     }
-    Ok((fields, None))
+    Ok(None)
 }
 
 /// The body: the first of [`BODY_FIELDS`] present as text, or as a list of blocks (a
